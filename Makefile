@@ -1,0 +1,30 @@
+# Each target creates .venv and installs what it needs by itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	rm -rf runs/demo
+	$(BIN)/textauto train data/train.csv --test data/test.csv --time-budget 60 --out runs/demo
+	$(BIN)/textauto evaluate runs/demo data/test.csv
+	$(BIN)/textauto predict runs/demo data/test.csv -o runs/demo/test_predictions.csv
+	@echo "model, manifest, leaderboard and report are in runs/demo/"
+
+test: $(STAMP)
+	$(BIN)/ruff check textauto service tests benchmarks
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/acceptance.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

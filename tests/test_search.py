@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pandas as pd
+import pytest
+
+from tests.conftest import DEMO_TRAIN
+from textauto import AutoTextClassifier
+from textauto.exceptions import SearchError
+
+
+def test_failing_trials_are_recorded_and_the_search_goes_on(demo, invoke, tmp_path):
+    # min_df=1000 > max_df*n_docs makes every word trial raise inside scikit-learn.
+    result = invoke(
+        "train", DEMO_TRAIN, "--n-trials", "6", "--out", tmp_path / "run",
+        "--space.representations", '["word", "char"]', "--space.classifiers", '["ridge"]',
+        "--space.word.min_df", "1000", "--space.word.max_df", "0.5",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    board = pd.read_csv(tmp_path / "run" / "leaderboard.csv")
+    failed = board[board.state == "fail"]
+    assert len(failed) >= 1 and (failed["param.representation"] == "word").all()
+    assert failed.note.str.contains("ValueError").all()
+    assert (board.state == "complete").sum() >= 1
+    assert "failed: ValueError" in " ".join(result.stderr.split())
+
+
+def test_every_trial_failing_is_a_clear_error(demo):
+    texts, labels = demo
+    est = AutoTextClassifier(
+        n_trials=2,
+        config={"space": {"representations": ["word"], "word": {"min_df": 1000, "max_df": 0.5}}},
+    )
+    with pytest.raises(SearchError, match=r"no trial completed \(2 run, 2 failed\); first error: ValueError"):
+        est.fit(texts[:100], labels[:100])
+
+
+def test_same_seed_gives_same_best_params(demo):
+    texts, labels = demo
+    runs = [AutoTextClassifier(n_trials=10, seed=7, time_budget=600).fit(texts, labels) for _ in range(2)]
+    assert runs[0].best_params_ == runs[1].best_params_
+    assert [t.params for t in runs[0].study_.trials] == [t.params for t in runs[1].study_.trials]
+
+
+def test_pruning_stops_weak_trials(demo):
+    texts, labels = demo
+    est = AutoTextClassifier(n_trials=25, seed=0, time_budget=600).fit(texts, labels)
+    states = {t.state for t in est.study_.trials}
+    assert optuna.trial.TrialState.PRUNED in states
+
+
+def test_warm_start_portfolio_runs_first(demo):
+    texts, labels = demo
+    est = AutoTextClassifier(n_trials=2, seed=0).fit(texts, labels)
+    first = est.study_.trials[0]
+    assert first.user_attrs.get("portfolio") is True
+    assert first.params["representation"] == "word" and first.params["classifier"] == "linear_svc"
+    assert first.params["linear_svc.C"] == 0.5
+
+
+def test_resume_after_kill_continues_the_same_study(tmp_path):
+    out = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "textauto",
+        "train",
+        str(DEMO_TRAIN),
+        "--out",
+        str(out),
+        "--time-budget",
+        "120",
+    ]
+    log = (tmp_path / "first-run.log").open("w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    url = f"sqlite:///{out / 'study.db'}"
+    finished = 0
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and finished < 4:
+            time.sleep(0.5)
+            if (out / "study.db").exists():
+                try:
+                    study = optuna.load_study(study_name="textauto", storage=url)
+                    finished = sum(t.state.is_finished() for t in study.trials)
+                except Exception:  # the first run may still be creating tables
+                    continue
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert finished >= 4, (tmp_path / "first-run.log").read_text()
+    before = optuna.load_study(study_name="textauto", storage=url).trials
+    done_before = [t for t in before if t.state.is_finished()]
+
+    # n_trials counts every finished trial of the study, the interrupted one included
+    total = len(before) + 3
+    resumed = subprocess.run(
+        [*cmd[:-2], "--resume", "--n-trials", str(total), "--time-budget", "120"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    after = optuna.load_study(study_name="textauto", storage=url).trials
+    # earlier finished trials are kept as they were; the one in flight is marked failed
+    for old in done_before:
+        assert after[old.number].params == old.params and after[old.number].state == old.state
+    for old in before:
+        if not old.state.is_finished():
+            assert after[old.number].state == optuna.trial.TrialState.FAIL
+    assert len(after) > len(before)
+    assert (out / "model.joblib").exists()
+
+
+def test_resume_requires_an_existing_study(invoke, tmp_path):
+    result = invoke("train", DEMO_TRAIN, "--resume", "--out", tmp_path / "empty")
+    assert result.exit_code == 2
+    assert "--resume:" in result.stderr and "holds no study" in result.stderr
+
+
+def test_new_run_refuses_an_existing_study(invoke, tmp_path, trained_bundle):
+    result = invoke("train", DEMO_TRAIN, "--n-trials", "1", "--out", trained_bundle)
+    assert result.exit_code == 2
+    assert "already holds a study" in " ".join(result.stderr.split())
+
+
+def test_resume_with_different_data_is_refused(invoke, tmp_path, trained_bundle):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_bundle, copy)
+    other = tmp_path / "other.csv"
+    other.write_text(DEMO_TRAIN.read_text().replace("refund", "reimbursement"))
+    result = invoke("train", other, "--resume", "--n-trials", "8", "--out", copy)
+    assert result.exit_code == 2
+    assert "differs from the data the study" in " ".join(result.stderr.split())

@@ -1,0 +1,39 @@
+"""textauto: AutoML for text classification.
+
+One Optuna search over text representations and classifiers, under a time budget, to a
+saved, reproducible model bundle.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from textauto.bundle import Model, load
+from textauto.config import RunConfig, build_config
+from textauto.estimator import AutoTextClassifier
+from textauto.exceptions import (
+    BundleError,
+    ConfigError,
+    DataError,
+    DataWarning,
+    SearchError,
+    TextAutoError,
+)
+
+try:
+    __version__ = version("textauto")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0"
+
+__all__ = [
+    "AutoTextClassifier",
+    "BundleError",
+    "ConfigError",
+    "DataError",
+    "DataWarning",
+    "Model",
+    "RunConfig",
+    "SearchError",
+    "TextAutoError",
+    "__version__",
+    "build_config",
+    "load",
+]

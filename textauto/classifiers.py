@@ -1,0 +1,97 @@
+"""The classifiers the search chooses from, each with its search-space fragment beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
+from sklearn.naive_bayes import ComplementNB, MultinomialNB
+from sklearn.svm import LinearSVC
+
+from textauto.components import BuildContext, Component, log_range, none_if
+from textauto.nbsvm import NBSVMClassifier
+
+CLASS_WEIGHT = ["none", "balanced"]
+
+
+def with_probability(clf: Any, ctx: BuildContext) -> Any:
+    """Give a margin classifier ``predict_proba`` when the run needs probabilities.
+
+    Temperature scaling keeps the arg-max, so labels stay those the search validated.
+    """
+    if not ctx.probability or hasattr(clf, "predict_proba"):
+        return clf
+    return CalibratedClassifierCV(clf, method="temperature", cv=ctx.calibration_folds, ensemble=False)
+
+
+def build_logreg(p: dict[str, Any], ctx: BuildContext) -> Any:
+    return LogisticRegression(C=p["C"], class_weight=none_if(p["class_weight"], "none"), max_iter=1000)
+
+
+def build_linear_svc(p: dict[str, Any], ctx: BuildContext) -> Any:
+    svc = LinearSVC(C=p["C"], class_weight=none_if(p["class_weight"], "none"), random_state=ctx.seed)
+    return with_probability(svc, ctx)
+
+
+def build_sgd(p: dict[str, Any], ctx: BuildContext) -> Any:
+    sgd = SGDClassifier(
+        loss=p["loss"],
+        alpha=p["alpha"],
+        class_weight=none_if(p["class_weight"], "none"),
+        max_iter=50,
+        tol=1e-4,
+        random_state=ctx.seed,
+    )
+    return with_probability(sgd, ctx)
+
+
+def build_ridge(p: dict[str, Any], ctx: BuildContext) -> Any:
+    ridge = RidgeClassifier(alpha=p["alpha"], class_weight=none_if(p["class_weight"], "none"))
+    return with_probability(ridge, ctx)
+
+
+def build_complement_nb(p: dict[str, Any], ctx: BuildContext) -> Any:
+    return ComplementNB(alpha=p["alpha"], norm=p["norm"])
+
+
+def build_multinomial_nb(p: dict[str, Any], ctx: BuildContext) -> Any:
+    return MultinomialNB(alpha=p["alpha"], fit_prior=p["fit_prior"])
+
+
+def build_nbsvm(p: dict[str, Any], ctx: BuildContext) -> Any:
+    return NBSVMClassifier(C=p["C"], alpha=p["alpha"], class_weight=none_if(p["class_weight"], "none"))
+
+
+CLASSIFIERS = {
+    c.name: c
+    for c in (
+        Component("logreg", {"C": log_range(0.01, 1000.0), "class_weight": CLASS_WEIGHT}, build_logreg),
+        Component(
+            "linear_svc", {"C": log_range(0.005, 100.0), "class_weight": CLASS_WEIGHT}, build_linear_svc
+        ),
+        Component(
+            "sgd",
+            {
+                "loss": ["hinge", "log_loss", "modified_huber"],
+                "alpha": log_range(1e-7, 1e-3),
+                "class_weight": CLASS_WEIGHT,
+            },
+            build_sgd,
+        ),
+        Component("ridge", {"alpha": log_range(0.01, 100.0), "class_weight": CLASS_WEIGHT}, build_ridge),
+        Component(
+            "complement_nb", {"alpha": log_range(0.001, 10.0), "norm": [False, True]}, build_complement_nb
+        ),
+        Component(
+            "multinomial_nb",
+            {"alpha": log_range(0.001, 10.0), "fit_prior": [True, False]},
+            build_multinomial_nb,
+        ),
+        Component(
+            "nbsvm",
+            {"C": log_range(0.01, 100.0), "alpha": log_range(0.1, 10.0), "class_weight": CLASS_WEIGHT},
+            build_nbsvm,
+        ),
+    )
+}

@@ -1,0 +1,224 @@
+"""The `textauto` command: thin typer commands over the library; errors become exit codes here."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from textauto.exceptions import ConfigError, DataWarning, TextAutoError
+
+app = typer.Typer(
+    help="AutoML for text classification: search, train, evaluate, predict.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run ``fn``; show data warnings as lines on stderr and turn library errors into exit code 2."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DataWarning)
+        warnings.showwarning = _show_warning
+        try:
+            return fn()
+        except TextAutoError as exc:
+            raise fail(str(exc)) from None
+
+
+def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    if issubclass(category, DataWarning):
+        err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """``--space.word.min_df 2`` or ``--search.seed=3`` pairs into dotted overrides."""
+    from textauto.config import parse_value
+
+    overrides: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or "." not in arg:
+            raise ConfigError(f"unexpected argument {arg!r} (dotted overrides look like --search.seed 3)")
+        key, eq, value = arg[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(args):
+                raise ConfigError(f"--{key}: missing value")
+            value = args[i + 1]
+            i += 1
+        overrides[key] = parse_value(value)
+        i += 1
+    return overrides
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train(
+    ctx: typer.Context,
+    train_file: Annotated[Path, typer.Argument(help="Training data: .csv, .tsv, .jsonl or .parquet.")],
+    test: Annotated[Path | None, typer.Option(help="Held-out test file, scored after the search.")] = None,
+    test_size: Annotated[
+        float | None, typer.Option(help="Split this fraction off TRAIN as the test set.")
+    ] = None,
+    text_col: Annotated[str | None, typer.Option(help="Text column [default: text].")] = None,
+    label_col: Annotated[str | None, typer.Option(help="Label column [default: label].")] = None,
+    lang: Annotated[str | None, typer.Option(help="spaCy language code [default: en].")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config (see configs/default.toml).")] = None,
+    metric: Annotated[str | None, typer.Option(help="Validation metric [default: accuracy].")] = None,
+    time_budget: Annotated[
+        float | None, typer.Option(help="Seconds for the whole command [default: 300].")
+    ] = None,
+    n_trials: Annotated[int | None, typer.Option(help="Stop after this many trials.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed [default: 0].")] = None,
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna storage URL [default: SQLite in --out].")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the interrupted study in --out.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Output directory [default: runs/<timestamp>].")] = None,
+) -> None:
+    """Search text representations and classifiers; save the best model as a bundle.
+
+    Any config value can be overridden with a dotted option, e.g. --space.classifiers '["logreg"]'.
+    """
+    started = time.monotonic()
+    from textauto.config import build_config
+    from textauto.progress import SearchProgress, summary_table
+    from textauto.train import default_out_dir
+    from textauto.train import train as run_train
+
+    options = {
+        "data.text_col": text_col,
+        "data.label_col": label_col,
+        "data.lang": lang,
+        "data.test_size": test_size,
+        "search.metric": metric,
+        "search.time_budget": time_budget,
+        "search.n_trials": n_trials,
+        "search.seed": seed,
+    }
+    overrides = guarded(lambda: parse_overrides(ctx.args))
+    overrides.update({k: v for k, v in options.items() if v is not None})
+    cfg = guarded(lambda: build_config(config, overrides))
+    if storage is not None:
+        cfg.search.storage = storage
+    out_dir = out or default_out_dir()
+    s = cfg.search
+    err_console.print(f"textauto: training on {train_file} → {out_dir}", highlight=False)
+    progress = SearchProgress(err_console, s.metric, s.time_budget, s.n_trials)
+    try:
+        with progress:
+            outcome = guarded(
+                lambda: run_train(
+                    train_file,
+                    cfg,
+                    out=out_dir,
+                    test_path=test,
+                    resume=resume,
+                    callbacks=[progress],
+                    started=started,
+                )
+            )
+    except KeyboardInterrupt:
+        raise fail(
+            f"interrupted; continue with: textauto train {train_file} --resume --out {out_dir}",
+            EXIT_INTERRUPTED,
+        ) from None
+    m = outcome.manifest
+    out_console.print(summary_table(m, outcome.board))
+    line = f"best validation {m['metric']}: {m['validation']['score']:.4f} ({m['validation']['method']})"
+    if m["test"]:
+        line += f" · test accuracy {m['test']['accuracy']:.4f}, macro-F1 {m['test']['macro_f1']:.4f}"
+    out_console.print(line, highlight=False)
+    trials = ", ".join(f"{k} {v}" for k, v in m["trials"].items() if v)
+    out_console.print(
+        f"trials: {trials} · {m['timings']['total_s']:.1f} s · model saved to {out_dir}", highlight=False
+    )
+
+
+@app.command()
+def evaluate(
+    model_dir: Annotated[Path, typer.Argument(help="A model bundle written by `textauto train`.")],
+    test_file: Annotated[Path, typer.Argument(help="Labelled data to score.")],
+    text_col: Annotated[str | None, typer.Option(help="Text column [default: the model's].")] = None,
+    label_col: Annotated[str, typer.Option(help="Label column.")] = "label",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+) -> None:
+    """Score a saved model: accuracy, macro-F1, per-class precision/recall/F1, confusion matrix."""
+    from textauto.bundle import load
+    from textauto.data import load_dataset
+    from textauto.evaluation import evaluate as run_evaluate
+
+    model = guarded(lambda: load(model_dir))
+    column = text_col or model.manifest.get("text_col", "text")
+    data = guarded(lambda: load_dataset(test_file, column, label_col))
+    scores = run_evaluate(model, data.texts, data.labels)
+    if as_json:
+        print(json.dumps(scores, indent=2))
+        return
+    out_console.print(
+        f"{test_file}: {scores['n']} rows · accuracy {scores['accuracy']:.4f} · macro-F1 "
+        f"{scores['macro_f1']:.4f} · weighted-F1 {scores['weighted_f1']:.4f}",
+        highlight=False,
+    )
+    per_class = Table(title="per class")
+    for col in ("class", "precision", "recall", "f1", "support"):
+        per_class.add_column(col)
+    for cls, v in scores["per_class"].items():
+        per_class.add_row(
+            cls, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"])
+        )
+    out_console.print(per_class)
+    cm = scores["confusion_matrix"]
+    matrix = Table(title="confusion matrix (rows: true, columns: predicted)")
+    matrix.add_column("")
+    for label in cm["labels"]:
+        matrix.add_column(label)
+    for label, row in zip(cm["labels"], cm["matrix"], strict=True):
+        matrix.add_row(label, *map(str, row))
+    out_console.print(matrix)
+
+
+@app.command()
+def predict(
+    model_dir: Annotated[Path, typer.Argument(help="A model bundle written by `textauto train`.")],
+    input_file: Annotated[Path, typer.Argument(help="Texts to label: .csv, .tsv, .jsonl or .parquet.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write predictions (format by extension).")
+    ],
+    text_col: Annotated[str | None, typer.Option(help="Text column [default: the model's].")] = None,
+) -> None:
+    """Write each row with its predicted label and per-class probabilities."""
+    from textauto.bundle import load
+    from textauto.predict import predict_file
+
+    model = guarded(lambda: load(model_dir))
+    column = text_col or model.manifest.get("text_col", "text")
+    n = guarded(lambda: predict_file(model, input_file, output, column))
+    err_console.print(f"wrote {n} predictions to {output}", highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)

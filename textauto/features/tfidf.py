@@ -1,0 +1,84 @@
+"""Word and character TF-IDF featurizers and their search spaces."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from textauto.components import BuildContext, Component, float_range, int_range, none_if
+
+# Keep one-letter tokens ("I", "a", digits): they carry meaning in short texts and questions.
+WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
+
+
+@cache
+def stop_words_for(lang: str) -> frozenset[str]:
+    """spaCy's stop-word list for ``lang`` (no model needed: it ships with spaCy)."""
+    from spacy.util import get_lang_class
+
+    return frozenset(get_lang_class(lang).Defaults.stop_words)
+
+
+def build_word(p: dict[str, Any], ctx: BuildContext) -> TfidfVectorizer:
+    stop = sorted(stop_words_for(ctx.lang)) if p["stop_words"] else None
+    return TfidfVectorizer(
+        analyzer="word",
+        token_pattern=WORD_TOKEN_PATTERN,
+        ngram_range=(1, p["ngram_max"]),
+        min_df=p["min_df"],
+        max_df=p["max_df"],
+        sublinear_tf=p["sublinear_tf"],
+        max_features=none_if(p["max_features"], 0),
+        lowercase=p["lowercase"],
+        strip_accents=none_if(p["strip_accents"], "none"),
+        stop_words=stop,
+        dtype=np.float32,
+    )
+
+
+def build_char(p: dict[str, Any], ctx: BuildContext) -> TfidfVectorizer:
+    low = p["ngram_min"]
+    return TfidfVectorizer(
+        analyzer=p["analyzer"],
+        ngram_range=(low, max(low, p["ngram_max"])),
+        min_df=p["min_df"],
+        sublinear_tf=p["sublinear_tf"],
+        max_features=none_if(p["max_features"], 0),
+        lowercase=p["lowercase"],
+        dtype=np.float32,
+    )
+
+
+WORD = Component(
+    name="word",
+    space={
+        "ngram_max": int_range(1, 3),
+        "min_df": int_range(1, 3),
+        "max_df": float_range(0.5, 1.0),
+        "sublinear_tf": [True, False],
+        "max_features": [0, 50_000, 200_000],
+        "lowercase": [True, False],
+        "strip_accents": ["none", "unicode"],
+        "stop_words": [False, True],
+    },
+    build=build_word,
+    limits={"ngram_max": (1, 3), "min_df": (1, 1_000), "max_df": (0.0, 1.0)},
+)
+
+CHAR = Component(
+    name="char",
+    space={
+        "analyzer": ["char_wb", "char"],
+        "ngram_min": int_range(1, 3),
+        "ngram_max": int_range(3, 6),
+        "min_df": int_range(1, 3),
+        "sublinear_tf": [True, False],
+        "max_features": [0, 100_000, 300_000],
+        "lowercase": [True, False],
+    },
+    build=build_char,
+    limits={"ngram_min": (1, 6), "ngram_max": (1, 6), "min_df": (1, 1_000)},
+)

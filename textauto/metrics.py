@@ -1,0 +1,58 @@
+"""Validation metrics: what each needs from a model and which way is better."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from sklearn import metrics as skm
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    direction: Literal["maximize", "minimize"]
+    needs: Literal["label", "proba", "score"]
+    fn: Callable[..., float]
+    binary_only: bool = False
+
+    def __call__(self, model: Any, X: Any, y: Any) -> float:
+        if self.needs == "label":
+            return float(self.fn(y, model.predict(X)))
+        if self.needs == "proba":
+            return float(self.fn(y, model.predict_proba(X), labels=model.classes_))
+        return float(self.fn(y, positive_scores(model, X)))
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether ``a`` beats ``b``."""
+        return a > b if self.direction == "maximize" else a < b
+
+
+def positive_scores(model: Any, X: Any) -> np.ndarray:
+    """Scores for ``classes_[1]`` from ``decision_function``, or else ``predict_proba``."""
+    if hasattr(model, "decision_function"):
+        return np.asarray(model.decision_function(X))
+    return np.asarray(model.predict_proba(X))[:, 1]
+
+
+def _macro_f1(y: Any, p: Any) -> float:
+    return skm.f1_score(y, p, average="macro", zero_division=0)
+
+
+def _weighted_f1(y: Any, p: Any) -> float:
+    return skm.f1_score(y, p, average="weighted", zero_division=0)
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("accuracy", "maximize", "label", skm.accuracy_score),
+        Metric("macro_f1", "maximize", "label", _macro_f1),
+        Metric("weighted_f1", "maximize", "label", _weighted_f1),
+        Metric("balanced_accuracy", "maximize", "label", skm.balanced_accuracy_score),
+        Metric("log_loss", "minimize", "proba", skm.log_loss),
+        Metric("roc_auc", "maximize", "score", skm.roc_auc_score, binary_only=True),
+    )
+}

@@ -1,0 +1,63 @@
+"""The readable report saved beside a model: what was searched, what won, how it scored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+TOP = 10
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None or value != value else str(value)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *rows])
+
+
+def render_report(manifest: dict[str, Any], board: pd.DataFrame) -> str:
+    m = manifest
+    lines = [
+        f"# textauto model `{m['name']}`",
+        "",
+        f"- created: {m['created']}",
+        f"- training data: `{m['data']['train']}` ({m['data']['rows']} rows, "
+        f"{len(m['classes'])} classes), fingerprint `{m['data']['fingerprint'][:16]}`",
+        f"- validation: {m['validation']['method']}; {m['metric']} = {m['validation']['score']:.4f}",
+        "- trials: " + ", ".join(f"{k} {v}" for k, v in m["trials"].items() if v),
+        f"- seed: {m['seed']}; time budget: {m['time_budget']} s; took {m['timings']['total_s']} s",
+        "",
+        "## Best pipeline",
+        "",
+        *[f"- `{k}` = `{v}`" for k, v in m["best_params"].items()],
+    ]
+    if m.get("test"):
+        t = m["test"]
+        lines += [
+            "",
+            f"## Test set (`{m['data']['test']}`, {t['n']} rows)",
+            "",
+            f"accuracy {t['accuracy']:.4f} · macro-F1 {t['macro_f1']:.4f} · "
+            f"weighted-F1 {t['weighted_f1']:.4f} · balanced accuracy {t['balanced_accuracy']:.4f}",
+            "",
+            markdown_table(
+                pd.DataFrame(
+                    [{"class": c, **v} for c, v in t["per_class"].items()],
+                    columns=["class", "precision", "recall", "f1", "support"],
+                )
+            ),
+        ]
+    if not board.empty:
+        cols = [c for c in ("trial", "state", "score", "duration_s") if c in board] + [
+            c for c in ("param.representation", "param.classifier") if c in board
+        ]
+        lines += ["", f"## Leaderboard (top {TOP}; all trials in leaderboard.csv)", ""]
+        lines.append(markdown_table(board[cols].head(TOP)))
+    return "\n".join(lines) + "\n"

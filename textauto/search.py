@@ -1,0 +1,205 @@
+"""The study: sampler, pruner, storage, budget and failure policy, returning a ``SearchResult``."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from sklearn.base import clone
+
+from textauto.budget import Clock, refit_seconds
+from textauto.components import BuildContext
+from textauto.config import RunConfig, SpaceConfig
+from textauto.exceptions import SearchError
+from textauto.metrics import METRICS, Metric
+from textauto.space import build_pipeline, portfolio_for
+from textauto.validation import ValidationPlan
+
+TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
+
+
+@dataclass
+class SearchResult:
+    study: optuna.Study
+    metric: str
+    validation: str
+    train_fraction: float
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        return self.study.best_trial
+
+    @property
+    def counts(self) -> dict[str, int]:
+        states = Counter(t.state.name.lower() for t in self.study.trials)
+        return {s: states.get(s, 0) for s in ("complete", "pruned", "fail", "running", "waiting")}
+
+
+class Objective:
+    """Score one sampled pipeline on the validation splits; the data is held once here."""
+
+    def __init__(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        plan: ValidationPlan,
+        metric: Metric,
+        space: SpaceConfig,
+        ctx: BuildContext,
+        clock: Clock,
+        reserve: Callable[[], float],
+        max_trial_seconds: float,
+    ) -> None:
+        self.texts = np.asarray(texts, dtype=object)
+        self.labels = np.asarray(labels, dtype=object)
+        self.plan = plan
+        self.metric = metric
+        self.space = space
+        self.ctx = ctx
+        self.clock = clock
+        self.reserve = reserve
+        self.max_trial_seconds = max_trial_seconds
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        try:
+            pipeline = build_pipeline(trial, self.space, self.ctx)
+            return self._validate(trial, pipeline)
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
+            raise
+
+    def _validate(self, trial: optuna.Trial, pipeline: Any) -> float:
+        scores: list[float] = []
+        fit_times: list[float] = []
+        started = time.monotonic()
+        n_folds = len(self.plan.splits)
+        for step, (train, val) in enumerate(self.plan.splits):
+            model = clone(pipeline)
+            t0 = time.monotonic()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(self.texts[train], self.labels[train])
+                fit_times.append(time.monotonic() - t0)
+                scores.append(self.metric(model, self.texts[val], self.labels[val]))
+            trial.set_user_attr("fit_seconds", statistics.fmean(fit_times))
+            trial.report(statistics.fmean(scores), step)
+            if trial.should_prune():
+                trial.set_user_attr("stopped", "pruned: below the median of earlier trials")
+                raise optuna.TrialPruned()
+            per_fold = (time.monotonic() - started) / (step + 1)
+            rest = per_fold * (n_folds - step - 1)
+            if rest and (
+                rest > self.clock.left() - self.reserve() or rest + per_fold > self.max_trial_seconds
+            ):
+                trial.set_user_attr("stopped", "pruned: would not finish within the budget")
+                raise optuna.TrialPruned()
+        trial.set_user_attr("fold_scores", scores)
+        return statistics.fmean(scores)
+
+
+def create_study(
+    storage: str | None,
+    study_name: str,
+    direction: str,
+    seed: int,
+    pruning: bool,
+) -> optuna.Study:
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True, group=True)
+    pruner = (
+        optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+        if pruning
+        else optuna.pruners.NopPruner()
+    )
+    return optuna.create_study(
+        storage=storage,
+        study_name=study_name,
+        direction=direction,
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+
+
+def fail_interrupted_trials(study: optuna.Study) -> int:
+    """Mark trials left RUNNING by a killed run as failed, so a resumed run can go on."""
+    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for trial in stale:
+        study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+    return len(stale)
+
+
+def run_search(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    config: RunConfig,
+    plan: ValidationPlan,
+    ctx: BuildContext,
+    clock: Clock,
+    *,
+    storage: str | None = None,
+    resume: bool = False,
+    callbacks: Sequence[TrialCallback] = (),
+    user_attrs: dict[str, Any] | None = None,
+) -> SearchResult:
+    """Run the Optuna study until ``n_trials`` or the clock (less the refit reserve) runs out."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    logging.getLogger("optuna").setLevel(logging.ERROR)
+    s = config.search
+    metric = METRICS[s.metric]
+    study = create_study(storage, s.study_name, metric.direction, s.seed, s.pruning)
+    if resume:
+        fail_interrupted_trials(study)
+    if not study.trials:
+        for key, value in (user_attrs or {}).items():
+            study.set_user_attr(key, value)
+        if s.warm_start:
+            for params in portfolio_for(config.space, ctx):
+                study.enqueue_trial(params, user_attrs={"portfolio": True})
+
+    def reserve() -> float:
+        best = _best_or_none(study)
+        return 0.0 if best is None else refit_seconds(best.params, best.user_attrs, plan.train_fraction)
+
+    total = None if clock.deadline is None else clock.left()
+    max_trial = total * s.max_trial_fraction if total is not None else float("inf")
+    objective = Objective(texts, labels, plan, metric, config.space, ctx, clock, reserve, max_trial)
+
+    def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:
+        if clock.left() <= reserve():
+            study.stop()
+
+    done = sum(t.state.is_finished() for t in study.trials)
+    n_trials = None if s.n_trials is None else max(s.n_trials - done, 0)
+    if n_trials != 0 and clock.left() > 0:
+        study.optimize(
+            objective,
+            n_trials=n_trials,
+            timeout=None if clock.deadline is None else max(clock.left(), 0.0),
+            catch=(Exception,),
+            callbacks=[stop_when_out_of_time, *callbacks],
+        )
+    if _best_or_none(study) is None:
+        errors = [t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL]
+        first = next((e for e in errors if e), "no trial finished within the budget")
+        raise SearchError(
+            f"no trial completed ({len(study.trials)} run, {len(errors)} failed); first error: {first}"
+        )
+    return SearchResult(study, s.metric, plan.description, plan.train_fraction)
+
+
+def _best_or_none(study: optuna.Study) -> FrozenTrial | None:
+    try:
+        return study.best_trial
+    except ValueError:
+        return None

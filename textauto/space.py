@@ -1,0 +1,102 @@
+"""``build_pipeline``: the only place a pipeline is assembled from a trial.
+
+The same function serves the search (an Optuna trial), the refit and tests
+(``optuna.trial.FixedTrial(best_params)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from textauto.classifiers import CLASSIFIERS
+from textauto.components import BuildContext
+from textauto.config import SpaceConfig
+from textauto.features import FEATURIZERS, REPRESENTATIONS
+from textauto.params import sample_all
+
+
+def build_pipeline(trial: Any, space: SpaceConfig, ctx: BuildContext) -> Pipeline:
+    """Sample a representation and a classifier with their parameters; return the pipeline."""
+    representation = trial.suggest_categorical("representation", space.representations)
+    classifier = trial.suggest_categorical("classifier", space.classifiers)
+    parts = []
+    for name in REPRESENTATIONS[representation]:
+        component = FEATURIZERS[name]
+        params = sample_all(trial, name, component.space_for(space.specs(name), ctx))
+        parts.append((name, component.build(params, ctx)))
+    features = parts[0][1] if len(parts) == 1 else FeatureUnion(parts)
+    component = CLASSIFIERS[classifier]
+    params = sample_all(trial, classifier, component.space_for(space.specs(classifier), ctx))
+    return Pipeline([("features", features), ("clf", component.build(params, ctx))])
+
+
+def needs_calibration(params: dict[str, Any]) -> bool:
+    """Whether the classifier of these parameters lacks ``predict_proba`` of its own."""
+    name = params.get("classifier")
+    if name in ("linear_svc", "ridge"):
+        return True
+    return name == "sgd" and params.get("sgd.loss") == "hinge"
+
+
+# Configurations known to be strong on text, evaluated first so that the first trials
+# already give a model at least as good as a hand-written baseline.
+PORTFOLIO: list[dict[str, Any]] = [
+    {
+        "representation": "word", "classifier": "linear_svc",
+        "word.ngram_max": 2, "word.min_df": 1, "word.max_df": 1.0, "word.sublinear_tf": True,
+        "word.max_features": 0, "word.lowercase": True, "word.strip_accents": "none",
+        "word.stop_words": False, "linear_svc.C": 0.5, "linear_svc.class_weight": "none",
+    },
+    {
+        "representation": "word", "classifier": "nbsvm",
+        "word.ngram_max": 3, "word.min_df": 1, "word.max_df": 1.0, "word.sublinear_tf": True,
+        "word.max_features": 0, "word.lowercase": True, "word.strip_accents": "none",
+        "word.stop_words": False, "nbsvm.C": 4.0, "nbsvm.alpha": 1.0,
+        "nbsvm.class_weight": "none",
+    },
+    {
+        "representation": "char", "classifier": "linear_svc",
+        "char.analyzer": "char", "char.ngram_min": 1, "char.ngram_max": 5, "char.min_df": 1,
+        "char.sublinear_tf": True, "char.max_features": 0, "char.lowercase": True,
+        "linear_svc.C": 1.0, "linear_svc.class_weight": "none",
+    },
+    {
+        "representation": "word+char", "classifier": "linear_svc",
+        "word.ngram_max": 2, "word.min_df": 1, "word.max_df": 1.0, "word.sublinear_tf": True,
+        "word.max_features": 0, "word.lowercase": True, "word.strip_accents": "none",
+        "word.stop_words": False,
+        "char.analyzer": "char_wb", "char.ngram_min": 2, "char.ngram_max": 5, "char.min_df": 2,
+        "char.sublinear_tf": True, "char.max_features": 0, "char.lowercase": True,
+        "linear_svc.C": 0.5, "linear_svc.class_weight": "none",
+    },
+    {
+        "representation": "char", "classifier": "logreg",
+        "char.analyzer": "char_wb", "char.ngram_min": 2, "char.ngram_max": 5, "char.min_df": 2,
+        "char.sublinear_tf": True, "char.max_features": 0, "char.lowercase": True,
+        "logreg.C": 20.0, "logreg.class_weight": "none",
+    },
+]  # fmt: skip
+
+
+def portfolio_for(space: SpaceConfig, ctx: BuildContext) -> list[dict[str, Any]]:
+    """The portfolio entries this space can express, each cut to the parameters it declares."""
+    from textauto.params import spec_contains
+
+    entries = []
+    for entry in PORTFOLIO:
+        if entry["representation"] not in space.representations:
+            continue
+        if entry["classifier"] not in space.classifiers:
+            continue
+        kept = {"representation": entry["representation"], "classifier": entry["classifier"]}
+        for key, value in entry.items():
+            component, _, param = key.partition(".")
+            if not param:
+                continue
+            specs = space.specs(component)
+            if param in specs and spec_contains(specs[param], value):
+                kept[key] = value
+        entries.append(kept)
+    return entries

@@ -1,0 +1,146 @@
+"""`textauto train` as a library function: data in, search, refit, bundle out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import optuna
+from sklearn.model_selection import train_test_split
+
+from textauto.bundle import STUDY_FILE, leaderboard, library_versions, save_bundle
+from textauto.config import RunConfig
+from textauto.data import TextDataset, load_dataset, warn_suspicious
+from textauto.estimator import AutoTextClassifier
+from textauto.evaluation import evaluate
+from textauto.exceptions import ConfigError, DataError
+from textauto.metrics import METRICS
+from textauto.report import render_report
+from textauto.search import TrialCallback
+
+# Seconds held back from the budget for evaluating on the test set and writing the bundle.
+SAVE_RESERVE_MIN = 2.0
+SAVE_RESERVE_FRACTION = 0.04
+
+
+@dataclass
+class TrainOutcome:
+    out: Path
+    estimator: AutoTextClassifier
+    manifest: dict[str, Any]
+    board: Any
+
+
+def default_out_dir() -> Path:
+    return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def split_test(data: TextDataset, size: float, seed: int) -> tuple[TextDataset, TextDataset]:
+    """A stratified test split carved out of the training file."""
+    try:
+        tr_t, te_t, tr_l, te_l = train_test_split(
+            data.texts, data.labels, test_size=size, stratify=data.labels, random_state=seed
+        )
+    except ValueError as exc:
+        raise DataError(f"{data.source}: cannot split off a test set of {size:g}: {exc}") from exc
+    return (
+        TextDataset(tr_t, tr_l, source=data.source),
+        TextDataset(te_t, te_l, source=f"{data.source} (test split {size:g})"),
+    )
+
+
+def check_out_dir(out: Path, storage: str | None, resume: bool, study_name: str) -> str:
+    """The storage URL for this run; refuse to mix a new run into an old one."""
+    local_db = out / STUDY_FILE
+    url = storage or f"sqlite:///{local_db}"
+    if storage is None and not resume and local_db.exists():
+        raise ConfigError(
+            f"{out}: already holds a study ({STUDY_FILE}); pass --resume to continue it "
+            "or choose another --out"
+        )
+    if resume and storage is None and not local_db.exists():
+        raise ConfigError(f"--resume: {out} holds no study ({STUDY_FILE} not found)")
+    return url
+
+
+def train(
+    train_path: Path,
+    config: RunConfig,
+    *,
+    out: Path,
+    test_path: Path | None = None,
+    resume: bool = False,
+    callbacks: list[TrialCallback] | None = None,
+    started: float | None = None,
+) -> TrainOutcome:
+    """Search, refit and save a bundle to ``out`` within ``config.search.time_budget``."""
+    started = time.monotonic() if started is None else started
+    d = config.data
+    train_data = load_dataset(train_path, d.text_col, d.label_col)
+    test_data = load_dataset(test_path, d.text_col, d.label_col) if test_path else None
+    if test_data is None and d.test_size:
+        train_data, test_data = split_test(train_data, d.test_size, config.search.seed)
+    warn_suspicious(train_data, test_data)
+
+    out.mkdir(parents=True, exist_ok=True)
+    storage = check_out_dir(out, config.search.storage, resume, config.search.study_name)
+    fingerprint = train_data.fingerprint()
+    if resume:
+        try:
+            study = optuna.load_study(study_name=config.search.study_name, storage=storage)
+        except KeyError as exc:
+            raise ConfigError(f"--resume: no study named {config.search.study_name!r} in {storage}") from exc
+        if study.user_attrs.get("data_fingerprint") not in (None, fingerprint):
+            raise DataError(
+                f"{train_path}: differs from the data the study in {out} was started on; "
+                "resume with the same training file or start a new --out"
+            )
+
+    budget = config.search.time_budget
+    search_budget = None
+    if budget is not None:
+        reserve = max(SAVE_RESERVE_MIN, budget * SAVE_RESERVE_FRACTION)
+        search_budget = max(budget - reserve - (time.monotonic() - started), 1.0)
+    run_cfg = config.model_copy(deep=True)
+    run_cfg.search.time_budget = search_budget
+    run_cfg.search.storage = storage
+    model = AutoTextClassifier(config=run_cfg, resume=resume, callbacks=callbacks)
+    model.fit(train_data.texts, train_data.labels)
+
+    test_scores = evaluate(model, test_data.texts, test_data.labels) if test_data else None
+    result = model.search_result_
+    board = leaderboard(result.study.trials, METRICS[config.search.metric].direction)
+    manifest = {
+        "name": out.name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "classes": [str(c) for c in model.classes_],
+        "metric": config.search.metric,
+        "validation": {"method": result.validation, "score": model.best_score_},
+        "best_trial": result.best_trial.number,
+        "best_params": model.best_params_,
+        "test": test_scores,
+        "trials": result.counts,
+        "data": {
+            "train": str(train_path),
+            "test": test_data.source if test_data else None,
+            "rows": len(train_data),
+            "class_counts": dict(sorted(train_data.class_counts.items())),
+            "fingerprint": fingerprint,
+        },
+        "seed": config.search.seed,
+        "lang": config.data.lang,
+        "text_col": d.text_col,
+        "time_budget": budget,
+        "timings": {
+            "search_and_refit_s": round(model.fit_seconds_, 2),
+            "refit_s": round(model.refit_seconds_, 2),
+        },
+        "config": config.model_dump(mode="json"),
+        "versions": library_versions(),
+    }
+    manifest["timings"]["total_s"] = round(time.monotonic() - started, 2)
+    save_bundle(out, model.best_pipeline_, manifest, board, render_report(manifest, board))
+    return TrainOutcome(out, model, manifest, board)
