@@ -13,7 +13,7 @@ from textauto.classifiers import CLASSIFIERS
 from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig, build_config
 from textauto.features import FEATURIZERS, REPRESENTATIONS
-from textauto.params import spec_contains
+from textauto.params import is_searched, spec_contains
 from textauto.space import PORTFOLIO, build_pipeline, portfolio_for
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -25,12 +25,7 @@ def expected_params(space: SpaceConfig, ctx: BuildContext, representation: str, 
     for comp in (*REPRESENTATIONS[representation], classifier):
         registry = FEATURIZERS if comp in FEATURIZERS else CLASSIFIERS
         specs = registry[comp].space_for(space.specs(comp), ctx)
-        names |= {
-            f"{comp}.{p}"
-            for p, spec in specs.items()
-            if isinstance(spec, list | dict) or hasattr(spec, "low")
-        }
-        names -= {f"{comp}.{p}" for p, spec in specs.items() if isinstance(spec, list) and len(spec) == 1}
+        names |= {f"{comp}.{p}" for p, spec in specs.items() if is_searched(spec)}
     return names
 
 
@@ -162,7 +157,7 @@ def test_portfolio_entries_are_complete_and_valid():
 
 
 def test_portfolio_respects_a_restricted_space():
-    space = build_config(overrides={"space.classifiers": ["logreg"], "space.char.min_df": 1}).space
+    space = build_config(overrides={"space.classifiers": ["nbsvm", "ridge"], "space.word.min_df": 1}).space
     entries = portfolio_for(space, BuildContext())
-    assert entries and all(e["classifier"] == "logreg" for e in entries)
-    assert all("char.min_df" not in e for e in entries)  # a fixed value is not enqueued
+    assert entries and all(e["classifier"] == "nbsvm" for e in entries)
+    assert all("word.min_df" not in e for e in entries)  # a fixed value is not enqueued

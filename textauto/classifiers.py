@@ -13,6 +13,8 @@ from textauto.components import BuildContext, Component, log_range, none_if
 from textauto.nbsvm import NBSVMClassifier
 
 CLASS_WEIGHT = ["none", "balanced"]
+# Every class has 2+ examples (the data checks), so a stratified 2-fold split always exists.
+CALIBRATION_FOLDS = 2
 
 
 def with_probability(clf: Any, ctx: BuildContext) -> Any:
@@ -22,7 +24,7 @@ def with_probability(clf: Any, ctx: BuildContext) -> Any:
     """
     if not ctx.probability or hasattr(clf, "predict_proba"):
         return clf
-    return CalibratedClassifierCV(clf, method="temperature", cv=ctx.calibration_folds, ensemble=False)
+    return CalibratedClassifierCV(clf, method="temperature", cv=CALIBRATION_FOLDS, ensemble=False)
 
 
 def build_logreg(p: dict[str, Any], ctx: BuildContext) -> Any:

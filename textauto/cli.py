@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -93,6 +92,9 @@ def train(
     storage: Annotated[
         str | None, typer.Option(help="Optuna storage URL [default: SQLite in --out].")
     ] = None,
+    study_name: Annotated[
+        str | None, typer.Option(help="Study name; workers sharing a storage share it [default: textauto].")
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the interrupted study in --out.")] = False,
     out: Annotated[Path | None, typer.Option(help="Output directory [default: runs/<timestamp>].")] = None,
 ) -> None:
@@ -100,7 +102,7 @@ def train(
 
     Any config value can be overridden with a dotted option, e.g. --space.classifiers '["logreg"]'.
     """
-    started = time.monotonic()
+    from textauto.budget import process_started
     from textauto.config import build_config
     from textauto.progress import SearchProgress, summary_table
     from textauto.train import default_out_dir
@@ -115,12 +117,12 @@ def train(
         "search.time_budget": time_budget,
         "search.n_trials": n_trials,
         "search.seed": seed,
+        "search.storage": storage,
+        "search.study_name": study_name,
     }
     overrides = guarded(lambda: parse_overrides(ctx.args))
     overrides.update({k: v for k, v in options.items() if v is not None})
     cfg = guarded(lambda: build_config(config, overrides))
-    if storage is not None:
-        cfg.search.storage = storage
     out_dir = out or default_out_dir()
     s = cfg.search
     err_console.print(f"textauto: training on {train_file} → {out_dir}", highlight=False)
@@ -135,7 +137,7 @@ def train(
                     test_path=test,
                     resume=resume,
                     callbacks=[progress],
-                    started=started,
+                    started=process_started(),
                 )
             )
     except KeyboardInterrupt:

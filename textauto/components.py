@@ -17,7 +17,7 @@ class BuildContext:
     spacy_model: str | None = None
     probability: bool = False
     seed: int = 0
-    calibration_folds: int = 3
+    n_classes: int = 2
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
             spacy_model=cfg.space.spacy_model,
             probability=METRICS[cfg.search.metric].needs == "proba",
             seed=seed,
-            calibration_folds=min(3, min(data.class_counts.values())),
+            n_classes=len(data.class_counts),
         )
         clock = Clock.from_budget(cfg.search.time_budget, clock_start)
         result = run_search(

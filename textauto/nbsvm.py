@@ -17,7 +17,8 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
 
     Each class ``k`` gets ``r_k = log((p / |p|_1) / (q / |q|_1))`` where ``p`` and ``q`` are the
     ``alpha``-smoothed feature counts inside and outside the class; a logistic regression is
-    then fit on ``X * r_k`` (the NB-LR variant, which also yields probabilities).
+    then fit on ``X * r_k`` (the NB-LR variant, which also yields probabilities); liblinear
+    is the fastest solver for these binary problems on sparse text features.
 
     Parameters
     ----------
@@ -57,7 +58,9 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         for cls in positives:
             mask = y == cls
             r = self._log_count_ratio(X, mask)
-            model = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
+            model = LogisticRegression(
+                C=self.C, class_weight=self.class_weight, max_iter=self.max_iter, solver="liblinear"
+            )
             model.fit(X.multiply(r).tocsr(), mask.astype(int))
             ratios.append(r)
             models.append(model)

@@ -67,6 +67,11 @@ def spec_contains(spec: ParamSpec, value: Any) -> bool:
     return value == spec
 
 
+def is_searched(spec: ParamSpec) -> bool:
+    """Whether a trial samples this spec (a fixed value or a one-item list is not sampled)."""
+    return isinstance(spec, Range) or (isinstance(spec, list) and len(spec) > 1)
+
+
 def sample_all(trial: Any, component: str, specs: dict[str, ParamSpec]) -> dict[str, Any]:
     """Sample every parameter of a component under its prefix; return plain name -> value."""
     return {param: suggest(trial, f"{component}.{param}", spec) for param, spec in specs.items()}

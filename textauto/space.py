@@ -14,7 +14,7 @@ from textauto.classifiers import CLASSIFIERS
 from textauto.components import BuildContext
 from textauto.config import SpaceConfig
 from textauto.features import FEATURIZERS, REPRESENTATIONS
-from textauto.params import sample_all
+from textauto.params import is_searched, sample_all, spec_contains
 
 
 def build_pipeline(trial: Any, space: SpaceConfig, ctx: BuildContext) -> Pipeline:
@@ -40,50 +40,58 @@ def needs_calibration(params: dict[str, Any]) -> bool:
     return name == "sgd" and params.get("sgd.loss") == "hinge"
 
 
+WORD_DEFAULTS = {
+    "word.ngram_max": 3, "word.min_df": 1, "word.max_df": 1.0, "word.sublinear_tf": True,
+    "word.max_features": 0, "word.lowercase": True, "word.strip_accents": "none",
+    "word.stop_words": False,
+}  # fmt: skip
+CHAR_DEFAULTS = {
+    "char.analyzer": "char", "char.ngram_min": 1, "char.ngram_max": 5, "char.min_df": 1,
+    "char.sublinear_tf": True, "char.max_features": 0, "char.lowercase": True,
+}  # fmt: skip
+
 # Configurations known to be strong on text, evaluated first so that the first trials
 # already give a model at least as good as a hand-written baseline.
 PORTFOLIO: list[dict[str, Any]] = [
-    {
-        "representation": "word", "classifier": "linear_svc",
-        "word.ngram_max": 2, "word.min_df": 1, "word.max_df": 1.0, "word.sublinear_tf": True,
-        "word.max_features": 0, "word.lowercase": True, "word.strip_accents": "none",
-        "word.stop_words": False, "linear_svc.C": 0.5, "linear_svc.class_weight": "none",
+    {  # the hand-written baseline: word 1-2-gram sublinear TF-IDF + linear SVM
+        "representation": "word",
+        "classifier": "linear_svc",
+        **WORD_DEFAULTS,
+        "word.ngram_max": 2,
+        "linear_svc.C": 0.5,
+        "linear_svc.class_weight": "none",
     },
-    {
-        "representation": "word", "classifier": "nbsvm",
-        "word.ngram_max": 3, "word.min_df": 1, "word.max_df": 1.0, "word.sublinear_tf": True,
-        "word.max_features": 0, "word.lowercase": True, "word.strip_accents": "none",
-        "word.stop_words": False, "nbsvm.C": 4.0, "nbsvm.alpha": 1.0,
+    {  # NB-SVM on word 1-2-grams (Wang & Manning 2012): strong on sentiment
+        "representation": "word",
+        "classifier": "nbsvm",
+        **WORD_DEFAULTS,
+        "word.ngram_max": 2,
+        "nbsvm.C": 1.0,
+        "nbsvm.alpha": 1.0,
         "nbsvm.class_weight": "none",
     },
-    {
-        "representation": "char", "classifier": "linear_svc",
-        "char.analyzer": "char", "char.ngram_min": 1, "char.ngram_max": 5, "char.min_df": 1,
-        "char.sublinear_tf": True, "char.max_features": 0, "char.lowercase": True,
-        "linear_svc.C": 1.0, "linear_svc.class_weight": "none",
+    {  # word 1-3-grams beside char 1-5-grams + linear SVM: robust across domains
+        "representation": "word+char",
+        "classifier": "linear_svc",
+        **WORD_DEFAULTS,
+        **CHAR_DEFAULTS,
+        "linear_svc.C": 0.5,
+        "linear_svc.class_weight": "none",
     },
-    {
-        "representation": "word+char", "classifier": "linear_svc",
-        "word.ngram_max": 2, "word.min_df": 1, "word.max_df": 1.0, "word.sublinear_tf": True,
-        "word.max_features": 0, "word.lowercase": True, "word.strip_accents": "none",
-        "word.stop_words": False,
-        "char.analyzer": "char_wb", "char.ngram_min": 2, "char.ngram_max": 5, "char.min_df": 2,
-        "char.sublinear_tf": True, "char.max_features": 0, "char.lowercase": True,
-        "linear_svc.C": 0.5, "linear_svc.class_weight": "none",
+    {  # char 2-6-grams alone: noisy or non-English text
+        "representation": "char",
+        "classifier": "linear_svc",
+        **CHAR_DEFAULTS,
+        "char.ngram_min": 2,
+        "char.ngram_max": 6,
+        "linear_svc.C": 1.0,
+        "linear_svc.class_weight": "none",
     },
-    {
-        "representation": "char", "classifier": "logreg",
-        "char.analyzer": "char_wb", "char.ngram_min": 2, "char.ngram_max": 5, "char.min_df": 2,
-        "char.sublinear_tf": True, "char.max_features": 0, "char.lowercase": True,
-        "logreg.C": 20.0, "logreg.class_weight": "none",
-    },
-]  # fmt: skip
+]
 
 
 def portfolio_for(space: SpaceConfig, ctx: BuildContext) -> list[dict[str, Any]]:
     """The portfolio entries this space can express, each cut to the parameters it declares."""
-    from textauto.params import spec_contains
-
     entries = []
     for entry in PORTFOLIO:
         if entry["representation"] not in space.representations:
@@ -96,7 +104,7 @@ def portfolio_for(space: SpaceConfig, ctx: BuildContext) -> list[dict[str, Any]]
             if not param:
                 continue
             specs = space.specs(component)
-            if param in specs and spec_contains(specs[param], value):
+            if param in specs and is_searched(specs[param]) and spec_contains(specs[param], value):
                 kept[key] = value
         entries.append(kept)
     return entries

@@ -66,6 +66,23 @@ def check_out_dir(out: Path, storage: str | None, resume: bool, study_name: str)
     return url
 
 
+def check_same_data(
+    storage: str, study_name: str, fingerprint: str, resume: bool, train_path: Path, out: Path
+) -> None:
+    """A study continued (--resume) or shared by several workers must be on the same data."""
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError as exc:
+        if resume:
+            raise ConfigError(f"--resume: no study named {study_name!r} in {storage}") from exc
+        return
+    if study.user_attrs.get("data_fingerprint") not in (None, fingerprint):
+        raise DataError(
+            f"{train_path}: differs from the data the study {study_name!r} in {out} was started on; "
+            "use the same training file or start a new --out / --study-name"
+        )
+
+
 def train(
     train_path: Path,
     config: RunConfig,
@@ -88,16 +105,7 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     storage = check_out_dir(out, config.search.storage, resume, config.search.study_name)
     fingerprint = train_data.fingerprint()
-    if resume:
-        try:
-            study = optuna.load_study(study_name=config.search.study_name, storage=storage)
-        except KeyError as exc:
-            raise ConfigError(f"--resume: no study named {config.search.study_name!r} in {storage}") from exc
-        if study.user_attrs.get("data_fingerprint") not in (None, fingerprint):
-            raise DataError(
-                f"{train_path}: differs from the data the study in {out} was started on; "
-                "resume with the same training file or start a new --out"
-            )
+    check_same_data(storage, config.search.study_name, fingerprint, resume, train_path, out)
 
     budget = config.search.time_budget
     search_budget = None
