@@ -20,7 +20,7 @@ demo: $(STAMP)
 	@echo "model, manifest, leaderboard and report are in runs/demo/"
 
 test: $(STAMP)
-	$(BIN)/ruff check textauto service tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

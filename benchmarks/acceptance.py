@@ -56,7 +56,9 @@ def run_one(name: str, budget: float, out_root: Path, extra: list[str]) -> dict[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("datasets", nargs="*", default=list(DEFAULT))
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--out", type=Path, default=None, help="keep the bundles here")

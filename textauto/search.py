@@ -174,7 +174,8 @@ def run_search(
             study.set_user_attr(key, value)
         if s.warm_start:
             for params in portfolio_for(config.space, ctx):
-                study.enqueue_trial(params, user_attrs={"portfolio": True})
+                # skip_if_exists: workers sharing a study enqueue the portfolio once
+                study.enqueue_trial(params, user_attrs={"portfolio": True}, skip_if_exists=True)
 
     def reserve() -> float:
         best = _best_or_none(study)
@@ -188,15 +189,20 @@ def run_search(
         if clock.left() <= reserve():
             study.stop()
 
-    done = sum(t.state.is_finished() for t in study.trials)
+    # n_trials counts the study's finished trials, so workers sharing a study stop together.
+    finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    done = len(study.get_trials(deepcopy=False, states=finished))
     n_trials = None if s.n_trials is None else max(s.n_trials - done, 0)
+    stops = [stop_when_out_of_time]
+    if s.n_trials is not None:
+        stops.append(optuna.study.MaxTrialsCallback(s.n_trials, states=finished))
     if n_trials != 0 and clock.left() > 0:
         study.optimize(
             objective,
             n_trials=n_trials,
             timeout=None if clock.deadline is None else max(clock.left(), 0.0),
             catch=(Exception,),
-            callbacks=[stop_when_out_of_time, *callbacks],
+            callbacks=[*stops, *callbacks],
         )
     if _best_or_none(study) is None:
         errors = [t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL]

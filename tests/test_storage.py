@@ -1,0 +1,70 @@
+"""Several workers share one Optuna study in PostgreSQL (127.0.0.1:5432, database `test`)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import uuid
+
+import optuna
+import pytest
+
+from tests.conftest import DEMO_TRAIN
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_available() -> bool:
+    try:
+        import sqlalchemy as sa
+
+        with sa.create_engine(PG_URL).connect() as conn:
+            conn.execute(sa.text("select 1"))
+        return True
+    except Exception:
+        return False
+
+
+pytestmark = pytest.mark.skipif(
+    not postgres_available(), reason="needs PostgreSQL on 127.0.0.1:5432 (trust auth, database test)"
+)
+
+
+@pytest.fixture
+def study_name():
+    name = f"textauto-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    with contextlib.suppress(KeyError):
+        optuna.delete_study(study_name=name, storage=PG_URL)
+
+
+def test_two_workers_share_one_study(tmp_path, study_name):
+    def worker(i: int) -> subprocess.Popen:
+        return subprocess.Popen(
+            [
+                sys.executable, "-m", "textauto", "train", str(DEMO_TRAIN), "--storage", PG_URL,
+                "--study-name", study_name, "--n-trials", "12", "--time-budget", "120",
+                "--out", str(tmp_path / f"worker{i}"),
+            ],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    procs = [worker(0), worker(1)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err
+    study = optuna.load_study(study_name=study_name, storage=PG_URL)
+    finished = [t for t in study.trials if t.state.is_finished()]
+    assert 12 <= len(finished) <= 14  # each worker stops once the study holds 12 (one may be in flight)
+    portfolio = [t for t in study.trials if t.user_attrs.get("portfolio")]
+    assert len({json.dumps(t.params, sort_keys=True) for t in portfolio}) == len(portfolio)
+    for i in range(2):
+        out = tmp_path / f"worker{i}"
+        assert (out / "model.joblib").exists() and not (out / "study.db").exists()
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert (
+            manifest["best_trial"] == study.best_trial.number
+            or manifest["validation"]["score"] <= study.best_value
+        )
