@@ -119,6 +119,11 @@ class Model:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.pipeline.predict_proba(np.asarray(list(texts), dtype=object))
 
+    def predict_with_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (the most probable class) and the probability matrix, from one pass."""
+        proba = self.predict_proba(texts)
+        return self.classes_[proba.argmax(axis=1)], proba
+
     def __repr__(self) -> str:
         return f"Model(path={str(self.path)!r}, classes={list(self.classes_)!r})"
 

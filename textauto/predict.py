@@ -17,9 +17,9 @@ PREDICTION_COL = "prediction"
 def predict_frame(model: Any, frame: pd.DataFrame, text_col: str) -> pd.DataFrame:
     """``frame`` with a prediction column and one ``proba_<class>`` column per class."""
     texts = [_cell_text(v) or "" for v in frame[text_col].tolist()]
-    proba = model.predict_proba(texts)
+    labels, proba = model.predict_with_proba(texts)
     result = frame.copy()
-    result[PREDICTION_COL] = [str(c) for c in model.classes_[proba.argmax(axis=1)]]
+    result[PREDICTION_COL] = [str(c) for c in labels]
     for i, cls in enumerate(model.classes_):
         result[f"proba_{cls}"] = proba[:, i]
     return result

@@ -123,21 +123,23 @@ def create_study(
     direction: str,
     seed: int,
     pruning: bool,
-) -> optuna.Study:
+) -> tuple[optuna.Study, bool]:
+    """The study, and whether this call created it.
+
+    Creation is atomic in the storage (a unique study name), so when several workers start
+    together exactly one of them learns that it created the study and sets it up.
+    """
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True, group=True)
     pruner = (
         optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
         if pruning
         else optuna.pruners.NopPruner()
     )
-    return optuna.create_study(
-        storage=storage,
-        study_name=study_name,
-        direction=direction,
-        sampler=sampler,
-        pruner=pruner,
-        load_if_exists=True,
-    )
+    common = {"study_name": study_name, "storage": storage, "sampler": sampler, "pruner": pruner}
+    try:
+        return optuna.create_study(direction=direction, **common), True
+    except optuna.exceptions.DuplicatedStudyError:
+        return optuna.load_study(**common), False
 
 
 def fail_interrupted_trials(study: optuna.Study) -> int:
@@ -166,16 +168,15 @@ def run_search(
     logging.getLogger("optuna").setLevel(logging.ERROR)
     s = config.search
     metric = METRICS[s.metric]
-    study = create_study(storage, s.study_name, metric.direction, s.seed, s.pruning)
+    study, created = create_study(storage, s.study_name, metric.direction, s.seed, s.pruning)
     if resume:
         fail_interrupted_trials(study)
-    if not study.trials:
+    if created:
         for key, value in (user_attrs or {}).items():
             study.set_user_attr(key, value)
         if s.warm_start:
             for params in portfolio_for(config.space, ctx):
-                # skip_if_exists: workers sharing a study enqueue the portfolio once
-                study.enqueue_trial(params, user_attrs={"portfolio": True}, skip_if_exists=True)
+                study.enqueue_trial(params, user_attrs={"portfolio": True})
 
     def reserve() -> float:
         best = _best_or_none(study)
