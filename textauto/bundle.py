@@ -128,14 +128,20 @@ class Model:
         return f"Model(path={str(self.path)!r}, classes={list(self.classes_)!r})"
 
 
-def load(path: str | Path) -> Model:
-    """Load the bundle at ``path`` (a directory written by ``textauto train``)."""
+def check_bundle(path: str | Path) -> Path:
+    """``path`` if it looks like a bundle (without loading it), else a ``BundleError``."""
     path = Path(path)
     if not path.is_dir():
         raise BundleError(f"{path}: no model bundle here (not a directory)")
     for name in (MODEL_FILE, MANIFEST_FILE):
         if not (path / name).is_file():
             raise BundleError(f"{path}: not a model bundle ({name} is missing)")
+    return path
+
+
+def load(path: str | Path) -> Model:
+    """Load the bundle at ``path`` (a directory written by ``textauto train``)."""
+    path = check_bundle(path)
     try:
         manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:

@@ -219,6 +219,36 @@ def predict(
     err_console.print(f"wrote {n} predictions to {output}", highlight=False)
 
 
+@app.command()
+def serve(
+    model_dir: Annotated[Path, typer.Argument(help="A model bundle written by `textauto train`.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes; metrics are summed over them.")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve a model over HTTP: /v1/predict, /v1/model, /healthz, /readyz, /metrics, /docs."""
+    from service.runner import serve as run_serve
+
+    guarded(lambda: run_serve(model_dir, host, port, workers, log_level))
+
+
+@app.command()
+def package(
+    model_dir: Annotated[Path, typer.Argument(help="A model bundle written by `textauto train`.")],
+    out: Annotated[Path, typer.Option(help="The deployable directory to write (new or empty).")],
+) -> None:
+    """Write a deployable directory: bundle, code, pinned requirements, Dockerfile, compose, dashboards."""
+    from service.package import package as run_package
+
+    written = guarded(lambda: run_package(model_dir, out))
+    out_console.print(
+        f"packaged {written['name']} (version {written['version']}) in {out}: "
+        f"docker compose up --build, or ./start.sh without Docker",
+        highlight=False,
+    )
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,150 @@
+"""The FastAPI application that serves a textauto model bundle.
+
+``create_app(settings)`` builds an app; nothing is loaded at import. The model is loaded in
+``lifespan``, so ``/readyz`` answers 200 only once it is ready.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the route signatures, whose
+# dependency aliases are local to create_app.
+import logging
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from service.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
+from service.middleware import ObservabilityMiddleware
+from service.predictor import Predictor
+from service.schemas import ErrorBody, ModelInfo, PredictRequest, PredictResponse, Status
+from service.settings import ServiceSettings
+
+log = logging.getLogger("textauto.service")
+bearer = HTTPBearer(auto_error=False)
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    metrics = ServiceMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        predictor = Predictor(settings.model_dir)
+        app.state.predictor = predictor
+        metrics.model_load.set(predictor.load_seconds)
+        metrics.model_info.labels(predictor.name, predictor.version, predictor.bundle_hash).set(1)
+        log.info(
+            "model %s (version %s) loaded in %.2fs", predictor.name, predictor.version, predictor.load_seconds
+        )
+        try:
+            yield
+        finally:
+            app.state.predictor = None
+            metrics.mark_worker_dead(os.getpid())
+
+    app = FastAPI(
+        title="textauto model service",
+        summary="Text classification by a model that textauto searched and trained.",
+        lifespan=lifespan,
+        responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    )
+    app.state.predictor = None
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+
+    def get_predictor(request: Request) -> Predictor:
+        predictor = request.app.state.predictor
+        if predictor is None:
+            metrics.errors.labels("not_ready").inc()
+            raise HTTPException(status_code=503, detail="model not loaded yet")
+        return predictor
+
+    def check_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        expected = settings.api_token
+        if expected is None:
+            return
+        given = credentials.credentials if credentials else ""
+        if not secrets.compare_digest(given.encode(), expected.get_secret_value().encode()):
+            metrics.errors.labels("unauthorized").inc()
+            raise HTTPException(
+                status_code=401,
+                detail="missing or wrong bearer token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.errors.labels("validation").inc()
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": errors})
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        metrics.errors.labels("not_found").inc()
+        return JSONResponse(status_code=404, content={"detail": f"no route {request.url.path}"})
+
+    @app.post(
+        "/v1/predict",
+        response_model=PredictResponse,
+        dependencies=[Depends(check_token)],
+        summary="Classify a batch of texts; answers are in input order.",
+    )
+    def predict(body: PredictRequest, predictor: PredictorDep) -> PredictResponse:
+        texts = body.texts
+        if len(texts) > settings.max_texts:
+            metrics.errors.labels("too_large").inc()
+            raise HTTPException(413, detail=f"{len(texts)} texts; at most {settings.max_texts} per request")
+        for i, text in enumerate(texts):
+            if len(text) > settings.max_text_chars:
+                metrics.errors.labels("too_large").inc()
+                raise HTTPException(
+                    413, detail=f"texts[{i}] has {len(text)} characters; at most {settings.max_text_chars}"
+                )
+        started = time.perf_counter()
+        predictions = predictor.predict(texts, body.top_k, body.return_probabilities)
+        metrics.inference_latency.observe(time.perf_counter() - started)
+        metrics.batch_size.observe(len(texts))
+        for text, p in zip(texts, predictions, strict=True):
+            metrics.input_length.observe(len(text))
+            metrics.predictions.labels(p.label).inc()
+            metrics.confidence.observe(p.confidence)
+        return PredictResponse(model_version=predictor.version, predictions=predictions)
+
+    @app.get("/v1/model", response_model=ModelInfo, summary="What model is served, and how it scored.")
+    def model_info(predictor: PredictorDep) -> ModelInfo:
+        return predictor.info()
+
+    @app.get("/healthz", response_model=Status, summary="The process is alive.")
+    def healthz() -> Status:
+        return Status(status="ok")
+
+    @app.get(
+        "/readyz",
+        response_model=Status,
+        responses={503: {"model": ErrorBody}},
+        summary="Ready once the model is loaded.",
+    )
+    def readyz(predictor: PredictorDep) -> Status:
+        return Status(status="ready")
+
+    @app.get("/metrics", summary="Prometheus metrics (summed over workers).", response_class=Response)
+    def metrics_endpoint() -> Response:
+        return Response(content=metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn (``--factory``): settings come from ``TEXTAUTO_*`` variables."""
+    return create_app(ServiceSettings())

@@ -1,0 +1,62 @@
+"""The loaded model behind the service: predictions as the `textauto predict` command makes them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from service.schemas import ClassScore, ModelInfo, Prediction
+from textauto.bundle import load
+
+
+class Predictor:
+    """Holds one loaded bundle; turns texts into ``Prediction`` objects."""
+
+    def __init__(self, model_dir: Path) -> None:
+        started = time.perf_counter()
+        self.model = load(model_dir)
+        self.load_seconds = time.perf_counter() - started
+        m = self.model.manifest
+        self.classes = [str(c) for c in self.model.classes_]
+        self.bundle_hash = str(m.get("bundle_sha256", ""))
+        self.version = self.bundle_hash[:12] or "unknown"
+        self.name = str(m.get("name", Path(model_dir).name))
+
+    def info(self) -> ModelInfo:
+        m = self.model.manifest
+        test = m.get("test") or None
+        return ModelInfo(
+            name=self.name,
+            version=self.version,
+            classes=self.classes,
+            metric=m.get("metric", ""),
+            validation_score=float(m.get("validation", {}).get("score", float("nan"))),
+            test_metrics={k: v for k, v in test.items() if isinstance(v, float)} if test else None,
+            best_params=m.get("best_params", {}),
+            created=m.get("created", ""),
+            bundle_hash=self.bundle_hash,
+        )
+
+    def predict(self, texts: Sequence[str], top_k: int | None, probabilities: bool) -> list[Prediction]:
+        """Predictions in input order: the label is the most probable class, as in `textauto predict`."""
+        labels, proba = self.model.predict_with_proba(texts)
+        classes = self.classes
+        out = []
+        for label, row in zip(labels, proba, strict=True):
+            best = row.max()
+            ranked = None
+            if top_k:
+                order = np.argsort(-row, kind="stable")[:top_k]
+                ranked = [ClassScore(label=classes[i], probability=float(row[i])) for i in order]
+            out.append(
+                Prediction(
+                    label=str(label),
+                    confidence=float(best),
+                    top_k=ranked,
+                    probabilities=dict(zip(classes, map(float, row), strict=True)) if probabilities else None,
+                )
+            )
+        return out
