@@ -97,7 +97,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @app.post(
         "/v1/predict",
         response_model=PredictResponse,
-        dependencies=[Depends(check_token)],
+        # The token check is a dependency only when a token is configured: no cost otherwise.
+        dependencies=[Depends(check_token)] if settings.api_token else [],
         summary="Classify a batch of texts; answers are in input order.",
     )
     def predict(body: PredictRequest, predictor: PredictorDep) -> PredictResponse:
