@@ -138,3 +138,23 @@ def test_resume_with_different_data_is_refused(invoke, tmp_path, trained_bundle)
     result = invoke("train", other, "--resume", "--n-trials", "8", "--out", copy)
     assert result.exit_code == 2
     assert "differs from the data the study" in " ".join(result.stderr.split())
+
+
+def test_cost_model_skips_what_cannot_finish():
+    from textauto.budget import CostModel
+
+    costs = CostModel(train_fraction=0.8)
+    attrs = {"feature_seconds": 10.0, "classifier_seconds": 2.0}
+    costs.record({"representation": "word+char", "classifier": "linear_svc"}, attrs, 17.0)
+    costs.record(
+        {"representation": "word", "classifier": "logreg"},
+        {"feature_seconds": 1.0, "classifier_seconds": 1.0},
+        2.0,
+    )
+    # exact, then same representation, then a representation sharing a featurizer
+    assert costs.expected({"representation": "word+char", "classifier": "linear_svc"})[0] == 17.0
+    assert costs.expected({"representation": "word", "classifier": "nbsvm"})[0] == 2.0
+    seconds, refit = costs.expected({"representation": "char", "classifier": "ridge"})
+    assert seconds == 17.0 and refit == pytest.approx((10.0 + 2.0 * 2 / 0.8) * 1.2 + 0.5)
+    assert costs.expected({"representation": "spacy", "classifier": "ridge"}) is None
+    assert costs.cheapest() == 2.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,45 @@ def refit_seconds(params: dict[str, Any], attrs: dict[str, Any], train_fraction:
     if needs_calibration(params):
         classifier *= CALIBRATION_FACTOR
     return (features + classifier / max(train_fraction, 0.05)) * SAFETY + 0.5
+
+
+class CostModel:
+    """What a configuration costs, learned from the trials this process has finished.
+
+    Keyed by representation and classifier: the two choices that decide most of the cost.
+    Used to skip a trial that could not finish, with its refit, in the time left.
+    """
+
+    def __init__(self, train_fraction: float) -> None:
+        self.train_fraction = train_fraction
+        self._seen: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+
+    @staticmethod
+    def _key(params: dict[str, Any]) -> tuple[str, str]:
+        return str(params.get("representation")), str(params.get("classifier"))
+
+    def record(self, params: dict[str, Any], attrs: dict[str, Any], seconds: float) -> None:
+        self._seen[self._key(params)].append((seconds, refit_seconds(params, attrs, self.train_fraction)))
+
+    def expected(self, params: dict[str, Any]) -> tuple[float, float] | None:
+        """Expected (trial seconds, refit seconds) of a configuration like ``params``, if known.
+
+        Falls back from the same representation and classifier, to the same representation, to
+        any representation sharing a featurizer with it (``char`` is inside ``word+char``).
+        """
+        representation, classifier = self._key(params)
+        parts = set(representation.split("+"))
+        for alike in (
+            lambda r, c: (r, c) == (representation, classifier),
+            lambda r, c: r == representation,
+            lambda r, c: bool(parts & set(r.split("+"))),
+        ):
+            seen = [cost for (r, c), runs in self._seen.items() if alike(r, c) for cost in runs]
+            if seen:
+                return max(s for s, _ in seen), max(r for _, r in seen)
+        return None
+
+    def cheapest(self) -> float | None:
+        """The shortest trial seen: below this much time left, no trial can finish."""
+        durations = [s for runs in self._seen.values() for s, _ in runs]
+        return min(durations) if durations else None

@@ -16,7 +16,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from sklearn.base import clone
 
-from textauto.budget import Clock, refit_seconds
+from textauto.budget import Clock, CostModel, refit_seconds
 from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig
 from textauto.exceptions import SearchError
@@ -68,16 +68,32 @@ class Objective:
         self.clock = clock
         self.reserve = reserve
         self.max_trial_seconds = max_trial_seconds
+        self.costs = CostModel(plan.train_fraction)
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
             pipeline = build_pipeline(trial, self.space, self.ctx)
-            return self._validate(trial, pipeline)
+            self._skip_if_unaffordable(trial)
+            started = time.monotonic()
+            score = self._validate(trial, pipeline)
+            self.costs.record(trial.params, trial.user_attrs, time.monotonic() - started)
+            return score
         except optuna.TrialPruned:
             raise
         except Exception as exc:
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
             raise
+
+    def _skip_if_unaffordable(self, trial: optuna.Trial) -> None:
+        """Skip a configuration whose like took longer than the time left, refit included."""
+        expected = self.costs.expected(trial.params)
+        if expected is None:
+            return
+        seconds, refit = expected
+        left = self.clock.left()
+        if seconds + max(refit, self.reserve()) > left or seconds > self.max_trial_seconds:
+            trial.set_user_attr("stopped", f"skipped: a trial like it took {seconds:.1f}s; {left:.1f}s left")
+            raise optuna.TrialPruned()
 
     def _validate(self, trial: optuna.Trial, pipeline: Any) -> float:
         """Fit the featurizer and the classifier separately, to time each (the refit estimate)."""
@@ -187,7 +203,8 @@ def run_search(
     objective = Objective(texts, labels, plan, metric, config.space, ctx, clock, reserve, max_trial)
 
     def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:
-        if clock.left() <= reserve():
+        cheapest = objective.costs.cheapest() or 0.0
+        if clock.left() <= reserve() + cheapest:
             study.stop()
 
     # n_trials counts the study's finished trials, so workers sharing a study stop together.
