@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -16,10 +17,15 @@ WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
 
 @cache
 def stop_words_for(lang: str) -> frozenset[str]:
-    """spaCy's stop-word list for ``lang`` (no model needed: it ships with spaCy)."""
+    """spaCy's stop words for ``lang`` (shipped with spaCy, no model), as our tokenizer splits them.
+
+    "n't" or "'ve" become "n", "t", "ve": the pieces our word pattern produces, so the list is
+    consistent with the tokens it filters.
+    """
     from spacy.util import get_lang_class
 
-    return frozenset(get_lang_class(lang).Defaults.stop_words)
+    words = get_lang_class(lang).Defaults.stop_words
+    return frozenset(piece for word in words for piece in re.findall(WORD_TOKEN_PATTERN, word.lower()))
 
 
 def build_word(p: dict[str, Any], ctx: BuildContext) -> TfidfVectorizer:

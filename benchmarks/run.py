@@ -1,0 +1,153 @@
+"""Run `textauto train` on benchmark datasets; print one table and the anytime curves.
+
+    python benchmarks/run.py                                  # every set in ../shared/datasets, 120 s
+    python benchmarks/run.py --budget 60 trec6 sms_spam sst2  # the core issue's acceptance runs
+    python benchmarks/run.py --budget 120 -- --n-jobs 2       # after --: more `textauto train` options
+
+Each run is a separate `textauto train` process with the dataset's test split, timed from
+launch to exit; peak RSS is that child's maximum resident set size. The anytime curve (best
+validation score against seconds since launch) goes to anytime.csv and, when matplotlib is
+installed (`pip install -e '.[bench]'`), anytime.png, both in --out. Nothing here is asserted:
+these are measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+EARLY = 30.0  # seconds: the anytime checkpoint the search promises to be good by
+
+
+def available() -> list[str]:
+    return sorted(p.name for p in DATASETS.iterdir() if (p / "train.parquet").exists())
+
+
+def anytime(out: Path, launched: float, direction: str) -> list[tuple[float, float]]:
+    """(seconds since launch, best validation score so far) at each improvement."""
+    study = optuna.load_study(study_name="textauto", storage=f"sqlite:///{out / 'study.db'}")
+    done = sorted(
+        (t for t in study.trials if t.state == TrialState.COMPLETE), key=lambda t: t.datetime_complete
+    )
+    curve, best = [], None
+    for t in done:
+        if best is None or (t.value > best if direction == "maximize" else t.value < best):
+            best = t.value
+            curve.append((t.datetime_complete.timestamp() - launched, best))
+    return curve
+
+
+def run_one(name: str, budget: float, out_root: Path, extra: list[str]) -> dict[str, object]:
+    import subprocess
+    import sys
+
+    data = DATASETS / name
+    out = out_root / name
+    cmd = [
+        sys.executable, "-m", "textauto", "train", str(data / "train.parquet"),
+        "--test", str(data / "test.parquet"), "--time-budget", str(budget), "--out", str(out), *extra,
+    ]  # fmt: skip
+    launched_wall = time.time()
+    started = time.monotonic()
+    with tempfile.TemporaryFile(mode="w+") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - started
+        err.seek(0)
+        stderr = err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        return {"dataset": name, "error": stderr.strip().splitlines()[-1] if stderr.strip() else "failed"}
+    m = json.loads((out / "manifest.json").read_text())
+    t = m["trials"]
+    curve = anytime(out, launched_wall, "minimize" if m["metric"] == "log_loss" else "maximize")
+    early = [score for seconds, score in curve if seconds <= EARLY]
+    return {
+        "dataset": name,
+        "accuracy": m["test"]["accuracy"],
+        "macro_f1": m["test"]["macro_f1"],
+        "val": m["validation"]["score"],
+        "val_early": early[-1] if early else float("nan"),
+        "wall_s": wall,
+        "peak_mb": usage.ru_maxrss / 1024,  # KiB on Linux, this child only
+        "trials": f"{t['complete']}/{t['pruned']}/{t['fail']}",
+        "best": f"{m['best_params']['representation']} + {m['best_params']['classifier']}",
+        "curve": curve,
+    }
+
+
+def write_curves(results: list[dict[str, object]], out_root: Path) -> None:
+    with (out_root / "anytime.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["dataset", "seconds", "best_validation_score"])
+        for r in results:
+            for seconds, score in r.get("curve", []):
+                writer.writerow([r["dataset"], f"{seconds:.2f}", f"{score:.6f}"])
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(matplotlib not installed: anytime.png not drawn; pip install -e '.[bench]')")
+        return
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for r in results:
+        curve = r.get("curve") or []
+        if curve:
+            xs, ys = zip(*curve, strict=True)
+            ax.step([*xs, r["wall_s"]], [*ys, ys[-1]], where="post", label=str(r["dataset"]))
+    ax.axvline(EARLY, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("seconds since launch")
+    ax.set_ylabel("best validation score")
+    ax.set_title("textauto anytime curves")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_root / "anytime.png", dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("datasets", nargs="*", help="default: every set in ../shared/datasets")
+    parser.add_argument("--budget", type=float, default=120.0)
+    parser.add_argument("--out", type=Path, default=None, help="keep the bundles and curves here")
+    parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more `textauto train` options")
+    args = parser.parse_args()
+    extra = [a for a in args.extra if a != "--"]
+    out_root = args.out or Path(tempfile.mkdtemp(prefix="textauto-bench-"))
+    out_root.mkdir(parents=True, exist_ok=True)
+    print(f"textauto benchmark · budget {args.budget:g} s · {os.cpu_count()} cores · output in {out_root}")
+    header = (
+        f"{'dataset':<26} {'test acc':>8} {'macro-F1':>8} {'val':>7} {f'val@{EARLY:.0f}s':>8} {'wall s':>7} "
+        f"{'peak MB':>8} {'c/p/f trials':>12}  best"
+    )
+    print(header)
+    print("-" * len(header))
+    results = []
+    for name in args.datasets or available():
+        r = run_one(name, args.budget, out_root, extra)
+        results.append(r)
+        if "error" in r:
+            print(f"{name:<26} error: {r['error']}", flush=True)
+            continue
+        print(
+            f"{name:<26} {r['accuracy']:>8.4f} {r['macro_f1']:>8.4f} {r['val']:>7.4f} {r['val_early']:>8.4f} "
+            f"{r['wall_s']:>7.1f} {r['peak_mb']:>8.0f} {r['trials']:>12}  {r['best']}",
+            flush=True,
+        )
+    write_curves(results, out_root)
+
+
+if __name__ == "__main__":
+    main()
