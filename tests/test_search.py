@@ -140,21 +140,47 @@ def test_resume_with_different_data_is_refused(invoke, tmp_path, trained_bundle)
     assert "differs from the data the study" in " ".join(result.stderr.split())
 
 
-def test_cost_model_skips_what_cannot_finish():
-    from textauto.budget import CostModel
+def test_cost_model_predicts_from_timed_folds_and_priors():
+    from textauto.budget import SAFETY, CostModel
 
-    costs = CostModel(train_fraction=0.8)
-    attrs = {"feature_seconds": 10.0, "classifier_seconds": 2.0}
-    costs.record({"representation": "word+char", "classifier": "linear_svc"}, attrs, 17.0)
+    costs = CostModel(train_fraction=0.8, n_folds=5)
+    assert costs.expected({"representation": "word", "classifier": "linear_svc"}) is None
     costs.record(
-        {"representation": "word", "classifier": "logreg"},
-        {"feature_seconds": 1.0, "classifier_seconds": 1.0},
-        2.0,
+        {"representation": "word", "classifier": "linear_svc"},
+        {"feature_seconds": 1.0, "classifier_seconds": 0.5},
     )
-    # exact, then same representation, then a representation sharing a featurizer
-    assert costs.expected({"representation": "word+char", "classifier": "linear_svc"})[0] == 17.0
-    assert costs.expected({"representation": "word", "classifier": "nbsvm"})[0] == 2.0
-    seconds, refit = costs.expected({"representation": "char", "classifier": "ridge"})
-    assert seconds == 17.0 and refit == pytest.approx((10.0 + 2.0 * 2 / 0.8) * 1.2 + 0.5)
-    assert costs.expected({"representation": "spacy", "classifier": "ridge"}) is None
-    assert costs.cheapest() == 2.0
+    seconds, refit = costs.expected({"representation": "word", "classifier": "linear_svc"})
+    assert seconds == pytest.approx(5 * 1.5 * SAFETY)
+    assert refit == pytest.approx((1.0 + 0.5 * 2 / 0.8) * SAFETY + 0.5)  # calibrated SVM at refit
+    # an untimed char union is priced by the priors: 9x the word featurizer, 9x its classifier fit
+    seconds, _ = costs.expected({"representation": "word+char", "classifier": "linear_svc"})
+    assert seconds == pytest.approx(5 * (9.0 + 4.5) * SAFETY)
+    # a timed configuration is taken as measured
+    costs.record(
+        {"representation": "word+char", "classifier": "linear_svc"},
+        {"feature_seconds": 3.0, "classifier_seconds": 1.0},
+    )
+    assert costs.expected({"representation": "word+char", "classifier": "linear_svc"})[0] == pytest.approx(
+        20 * SAFETY
+    )
+    assert costs.cheapest() == pytest.approx(5 * 1.5)
+
+
+def test_large_text_volume_chooses_a_holdout():
+    from textauto.config import ValidationConfig
+    from textauto.validation import choose_strategy
+
+    cfg = ValidationConfig(holdout_threshold=1000, holdout_threshold_chars=10_000)
+    assert choose_strategy(["short"] * 10, cfg) == "kfold"
+    assert choose_strategy(["x" * 2000] * 10, cfg) == "holdout"
+    assert choose_strategy(["x"] * 1000, cfg) == "holdout"
+
+
+def test_a_model_is_kept_when_no_trial_finishes_every_fold(demo):
+    texts, labels = demo
+    # max_trial_fraction this small prunes every trial after its first fold
+    est = AutoTextClassifier(n_trials=3, time_budget=600, config={"search": {"max_trial_fraction": 1e-6}})
+    est.fit(texts, labels)
+    assert all(t.state.name == "PRUNED" for t in est.study_.trials if t.state.is_finished())
+    assert est.search_result_.best_trial.user_attrs["partial"] is True
+    assert 0 < est.best_score_ <= 1 and len(est.predict(texts[:3])) == 3

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,43 +69,70 @@ def refit_seconds(params: dict[str, Any], attrs: dict[str, Any], train_fraction:
     return (features + classifier / max(train_fraction, 0.05)) * SAFETY + 0.5
 
 
-class CostModel:
-    """What a configuration costs, learned from the trials this process has finished.
+# Priors for configurations not yet timed, relative to word TF-IDF and a linear SVM (from the
+# benchmark sets: char 1-5-grams cost about 8x word n-grams per character of text; classifier
+# fits grow with the featurizer's output too).
+FEATURIZER_WEIGHT = {"word": 1.0, "char": 8.0, "spacy": 4.0}
+CLASSIFIER_WEIGHT = {
+    "linear_svc": 1.0, "sgd": 1.0, "ridge": 2.0, "logreg": 3.0, "nbsvm": 4.0,
+    "complement_nb": 0.3, "multinomial_nb": 0.3,
+}  # fmt: skip
 
-    Keyed by representation and classifier: the two choices that decide most of the cost.
-    Used to skip a trial that could not finish, with its refit, in the time left.
+
+def featurizer_weight(representation: str) -> float:
+    return sum(FEATURIZER_WEIGHT.get(part, 4.0) for part in representation.split("+"))
+
+
+class CostModel:
+    """What a configuration costs, learned from the folds this process has timed.
+
+    A fold costs its featurizer time plus its classifier time. Each is taken from trials with
+    the same representation (and classifier) when there are any, else scaled from the cheapest
+    unit seen by the priors above. Used to skip a trial that could not finish, with its refit,
+    in the time left.
     """
 
-    def __init__(self, train_fraction: float) -> None:
+    def __init__(self, train_fraction: float, n_folds: int) -> None:
         self.train_fraction = train_fraction
-        self._seen: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+        self.n_folds = n_folds
+        self._features: dict[str, float] = {}
+        self._classifier: dict[tuple[str, str], float] = {}
+        self._feature_unit = 0.0
+        self._classifier_unit = 0.0
 
     @staticmethod
     def _key(params: dict[str, Any]) -> tuple[str, str]:
         return str(params.get("representation")), str(params.get("classifier"))
 
-    def record(self, params: dict[str, Any], attrs: dict[str, Any], seconds: float) -> None:
-        self._seen[self._key(params)].append((seconds, refit_seconds(params, attrs, self.train_fraction)))
+    def record(self, params: dict[str, Any], attrs: dict[str, Any]) -> None:
+        features, classifier = attrs.get("feature_seconds"), attrs.get("classifier_seconds")
+        if features is None or classifier is None:
+            return
+        rep, clf = self._key(params)
+        self._features[rep] = max(self._features.get(rep, 0.0), features)
+        self._classifier[rep, clf] = max(self._classifier.get((rep, clf), 0.0), classifier)
+        weight = featurizer_weight(rep)
+        self._feature_unit = max(self._feature_unit, features / weight)
+        self._classifier_unit = max(
+            self._classifier_unit, classifier / (weight * CLASSIFIER_WEIGHT.get(clf, 3.0))
+        )
 
     def expected(self, params: dict[str, Any]) -> tuple[float, float] | None:
-        """Expected (trial seconds, refit seconds) of a configuration like ``params``, if known.
-
-        Falls back from the same representation and classifier, to the same representation, to
-        any representation sharing a featurizer with it (``char`` is inside ``word+char``).
-        """
-        representation, classifier = self._key(params)
-        parts = set(representation.split("+"))
-        for alike in (
-            lambda r, c: (r, c) == (representation, classifier),
-            lambda r, c: r == representation,
-            lambda r, c: bool(parts & set(r.split("+"))),
-        ):
-            seen = [cost for (r, c), runs in self._seen.items() if alike(r, c) for cost in runs]
-            if seen:
-                return max(s for s, _ in seen), max(r for _, r in seen)
-        return None
+        """Expected (trial seconds, refit seconds) of ``params``; None before any fold was timed."""
+        if not self._features:
+            return None
+        rep, clf = self._key(params)
+        weight = featurizer_weight(rep)
+        features = self._features.get(rep, self._feature_unit * weight)
+        classifier = self._classifier.get(
+            (rep, clf), self._classifier_unit * weight * CLASSIFIER_WEIGHT.get(clf, 3.0)
+        )
+        attrs = {"feature_seconds": features, "classifier_seconds": classifier}
+        seconds = self.n_folds * (features + classifier) * SAFETY
+        return seconds, refit_seconds(params, attrs, self.train_fraction)
 
     def cheapest(self) -> float | None:
-        """The shortest trial seen: below this much time left, no trial can finish."""
-        durations = [s for runs in self._seen.values() for s, _ in runs]
-        return min(durations) if durations else None
+        """The cheapest configuration timed: below this much time left, no trial can finish."""
+        if not self._features:
+            return None
+        return self.n_folds * (min(self._features.values()) + min(self._classifier.values()))

@@ -90,12 +90,12 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         cfg = self.run_config()
         texts, labels = _texts(X, "X"), _labels(y, len(X))
         data = TextDataset(texts, labels, source="training data")
-        strategy = choose_strategy(len(data), cfg.validation)
+        strategy = choose_strategy(texts, cfg.validation)
         need = min_per_class(strategy, cfg.validation)
         why = f"{cfg.validation.folds}-fold validation" if strategy == "kfold" else "a holdout split"
         check_trainable(data, need, why)
         seed = cfg.search.seed
-        plan = plan_validation(labels, cfg.validation, seed)
+        plan = plan_validation(texts, labels, cfg.validation, seed)
         ctx = BuildContext(
             lang=cfg.data.lang,
             spacy_model=cfg.space.spacy_model,

@@ -33,10 +33,7 @@ class SearchResult:
     metric: str
     validation: str
     train_fraction: float
-
-    @property
-    def best_trial(self) -> FrozenTrial:
-        return self.study.best_trial
+    best_trial: FrozenTrial
 
     @property
     def counts(self) -> dict[str, int]:
@@ -68,16 +65,16 @@ class Objective:
         self.clock = clock
         self.reserve = reserve
         self.max_trial_seconds = max_trial_seconds
-        self.costs = CostModel(plan.train_fraction)
+        self.costs = CostModel(plan.train_fraction, len(plan.splits))
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
             pipeline = build_pipeline(trial, self.space, self.ctx)
             self._skip_if_unaffordable(trial)
-            started = time.monotonic()
-            score = self._validate(trial, pipeline)
-            self.costs.record(trial.params, trial.user_attrs, time.monotonic() - started)
-            return score
+            try:
+                return self._validate(trial, pipeline)
+            finally:
+                self.costs.record(trial.params, trial.user_attrs)
         except optuna.TrialPruned:
             raise
         except Exception as exc:
@@ -85,14 +82,14 @@ class Objective:
             raise
 
     def _skip_if_unaffordable(self, trial: optuna.Trial) -> None:
-        """Skip a configuration whose like took longer than the time left, refit included."""
+        """Skip a configuration expected to take longer than the time left, refit included."""
         expected = self.costs.expected(trial.params)
         if expected is None:
             return
         seconds, refit = expected
         left = self.clock.left()
         if seconds + max(refit, self.reserve()) > left or seconds > self.max_trial_seconds:
-            trial.set_user_attr("stopped", f"skipped: a trial like it took {seconds:.1f}s; {left:.1f}s left")
+            trial.set_user_attr("stopped", f"skipped: expected to take {seconds:.1f}s; {left:.1f}s left")
             raise optuna.TrialPruned()
 
     def _validate(self, trial: optuna.Trial, pipeline: Any) -> float:
@@ -145,7 +142,10 @@ def create_study(
     Creation is atomic in the storage (a unique study name), so when several workers start
     together exactly one of them learns that it created the study and sets it up.
     """
-    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True, group=True)
+    with warnings.catch_warnings():
+        # multivariate/group TPE are marked experimental; they model our conditional space best
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True, group=True)
     pruner = (
         optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
         if pruning
@@ -222,13 +222,30 @@ def run_search(
             catch=(Exception,),
             callbacks=[*stops, *callbacks],
         )
-    if _best_or_none(study) is None:
+    best = _best_or_none(study) or _best_partial(study, metric)
+    if best is None:
         errors = [t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL]
         first = next((e for e in errors if e), "no trial finished within the budget")
         raise SearchError(
             f"no trial completed ({len(study.trials)} run, {len(errors)} failed); first error: {first}"
         )
-    return SearchResult(study, s.metric, plan.description, plan.train_fraction)
+    return SearchResult(study, s.metric, plan.description, plan.train_fraction, best)
+
+
+def _best_partial(study: optuna.Study, metric: Metric) -> FrozenTrial | None:
+    """When no trial completed, the pruned trial with the best score on the folds it ran.
+
+    Better a model validated on some folds than none when a budget is too tight for large data;
+    its value is set to that partial score so reports show what it was chosen on.
+    """
+    partial = [t for t in study.get_trials(states=(TrialState.PRUNED,)) if t.intermediate_values]
+    if not partial:
+        return None
+    sign = 1 if metric.direction == "maximize" else -1
+    best = max(partial, key=lambda t: sign * t.intermediate_values[t.last_step])
+    best.value = best.intermediate_values[best.last_step]
+    best.set_user_attr("partial", True)
+    return best
 
 
 def _best_or_none(study: optuna.Study) -> FrozenTrial | None:

@@ -126,7 +126,12 @@ def train(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "classes": [str(c) for c in model.classes_],
         "metric": config.search.metric,
-        "validation": {"method": result.validation, "score": model.best_score_},
+        "validation": {
+            "method": result.validation,
+            "score": model.best_score_,
+            # True when no trial finished every fold in the budget: scored on the folds it ran
+            "partial": bool(result.best_trial.user_attrs.get("partial", False)),
+        },
         "best_trial": result.best_trial.number,
         "best_params": model.best_params_,
         "test": test_scores,

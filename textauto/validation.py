@@ -31,10 +31,12 @@ class ValidationPlan:
         return len(train) / (len(train) + len(val))
 
 
-def choose_strategy(n_rows: int, cfg: ValidationConfig) -> str:
+def choose_strategy(texts: Sequence[str], cfg: ValidationConfig) -> str:
+    """k-fold, or a holdout when the data is large in rows or in text (each fold costs a full fit)."""
     if cfg.strategy != "auto":
         return cfg.strategy
-    return "holdout" if n_rows >= cfg.holdout_threshold else "kfold"
+    large = len(texts) >= cfg.holdout_threshold or sum(map(len, texts)) >= cfg.holdout_threshold_chars
+    return "holdout" if large else "kfold"
 
 
 def min_per_class(strategy: str, cfg: ValidationConfig) -> int:
@@ -44,10 +46,12 @@ def min_per_class(strategy: str, cfg: ValidationConfig) -> int:
     return 2
 
 
-def plan_validation(labels: Sequence[str], cfg: ValidationConfig, seed: int) -> ValidationPlan:
+def plan_validation(
+    texts: Sequence[str], labels: Sequence[str], cfg: ValidationConfig, seed: int
+) -> ValidationPlan:
     """Splits for ``labels`` (call ``check_trainable`` with ``min_per_class`` first)."""
     y = np.asarray(labels)
-    strategy = choose_strategy(len(y), cfg)
+    strategy = choose_strategy(texts, cfg)
     X = np.zeros(len(y))
     if strategy == "kfold":
         splitter = StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=seed)
