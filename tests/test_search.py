@@ -184,3 +184,13 @@ def test_a_model_is_kept_when_no_trial_finishes_every_fold(demo):
     assert all(t.state.name == "PRUNED" for t in est.study_.trials if t.state.is_finished())
     assert est.search_result_.best_trial.user_attrs["partial"] is True
     assert 0 < est.best_score_ <= 1 and len(est.predict(texts[:3])) == 3
+
+
+def test_parallel_workers_share_the_study(invoke, tmp_path):
+    result = invoke("train", DEMO_TRAIN, "--n-jobs", "2", "--time-budget", "20", "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    study = optuna.load_study(study_name="textauto", storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    workers = {t.user_attrs.get("worker") for t in study.trials if t.state.is_finished()}
+    assert len(workers - {None}) == 2
+    assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+    assert (tmp_path / "run" / "model.joblib").exists()

@@ -89,6 +89,9 @@ def train(
     ] = None,
     n_trials: Annotated[int | None, typer.Option(help="Stop after this many trials.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed [default: 0].")] = None,
+    n_jobs: Annotated[
+        int | None, typer.Option(help="Trial processes sharing the study [default: 1].")
+    ] = None,
     storage: Annotated[
         str | None, typer.Option(help="Optuna storage URL [default: SQLite in --out].")
     ] = None,
@@ -117,6 +120,7 @@ def train(
         "search.time_budget": time_budget,
         "search.n_trials": n_trials,
         "search.seed": seed,
+        "search.n_jobs": n_jobs,
         "search.storage": storage,
         "search.study_name": study_name,
     }

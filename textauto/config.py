@@ -52,6 +52,7 @@ class SearchConfig(_Strict):
     warm_start: bool = True
     pruning: bool = True
     max_trial_fraction: float = Field(default=0.4, gt=0.0, le=1.0)
+    n_jobs: int = Field(default=1, ge=1)
 
     @field_validator("metric")
     @classmethod

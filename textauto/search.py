@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import time
 import warnings
@@ -21,6 +22,7 @@ from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig
 from textauto.exceptions import SearchError
 from textauto.metrics import METRICS, Metric
+from textauto.parallel import join_workers, start_workers
 from textauto.space import build_pipeline, portfolio_for
 from textauto.validation import ValidationPlan
 
@@ -69,6 +71,7 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
+            trial.set_user_attr("worker", os.getpid())
             pipeline = build_pipeline(trial, self.space, self.ctx)
             self._skip_if_unaffordable(trial)
             try:
@@ -151,11 +154,25 @@ def create_study(
         if pruning
         else optuna.pruners.NopPruner()
     )
-    common = {"study_name": study_name, "storage": storage, "sampler": sampler, "pruner": pruner}
+    common = {
+        "study_name": study_name,
+        "storage": make_storage(storage),
+        "sampler": sampler,
+        "pruner": pruner,
+    }
     try:
         return optuna.create_study(direction=direction, **common), True
     except optuna.exceptions.DuplicatedStudyError:
         return optuna.load_study(**common), False
+
+
+def make_storage(url: str | None) -> optuna.storages.BaseStorage | None:
+    """The storage for ``url``; SQLite waits on a lock rather than failing when workers share it."""
+    if url is None:
+        return None
+    if url.startswith("sqlite"):
+        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    return optuna.storages.get_storage(url)
 
 
 def fail_interrupted_trials(study: optuna.Study) -> int:
@@ -194,34 +211,47 @@ def run_search(
             for params in portfolio_for(config.space, ctx):
                 study.enqueue_trial(params, user_attrs={"portfolio": True})
 
-    def reserve() -> float:
-        best = _best_or_none(study)
-        return 0.0 if best is None else refit_seconds(best.params, best.user_attrs, plan.train_fraction)
+    # An in-memory study cannot be shared between processes.
+    n_jobs = s.n_jobs if storage is not None else 1
 
-    total = None if clock.deadline is None else clock.left()
-    max_trial = total * s.max_trial_fraction if total is not None else float("inf")
-    objective = Objective(texts, labels, plan, metric, config.space, ctx, clock, reserve, max_trial)
+    def search(study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:
+        def reserve() -> float:
+            best = _best_or_none(study)
+            return 0.0 if best is None else refit_seconds(best.params, best.user_attrs, plan.train_fraction)
 
-    def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:
-        cheapest = objective.costs.cheapest() or 0.0
-        if clock.left() <= reserve() + cheapest:
-            study.stop()
+        total = None if clock.deadline is None else clock.left()
+        max_trial = total * s.max_trial_fraction if total is not None else float("inf")
+        objective = Objective(texts, labels, plan, metric, config.space, ctx, clock, reserve, max_trial)
 
-    # n_trials counts the study's finished trials, so workers sharing a study stop together.
-    finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    done = len(study.get_trials(deepcopy=False, states=finished))
-    n_trials = None if s.n_trials is None else max(s.n_trials - done, 0)
-    stops = [stop_when_out_of_time]
-    if s.n_trials is not None:
-        stops.append(optuna.study.MaxTrialsCallback(s.n_trials, states=finished))
-    if n_trials != 0 and clock.left() > 0:
-        study.optimize(
-            objective,
-            n_trials=n_trials,
-            timeout=None if clock.deadline is None else max(clock.left(), 0.0),
-            catch=(Exception,),
-            callbacks=[*stops, *callbacks],
-        )
+        def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:
+            cheapest = objective.costs.cheapest() or 0.0
+            if clock.left() <= reserve() + cheapest:
+                study.stop()
+
+        # n_trials counts the study's finished trials, so workers sharing a study stop together.
+        finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        done = len(study.get_trials(deepcopy=False, states=finished))
+        n_trials = None if s.n_trials is None else max(s.n_trials - done, 0)
+        stops = [stop_when_out_of_time]
+        if s.n_trials is not None:
+            stops.append(optuna.study.MaxTrialsCallback(s.n_trials, states=finished))
+        if n_trials != 0 and clock.left() > 0:
+            study.optimize(
+                objective,
+                n_trials=n_trials,
+                timeout=None if clock.deadline is None else max(clock.left(), 0.0),
+                catch=(Exception,),
+                callbacks=[*stops, *callbacks],
+            )
+
+    def worker(index: int) -> None:
+        # A fresh study object (and database connection) per process, its own sampler seed.
+        mine, _ = create_study(storage, s.study_name, metric.direction, s.seed + index, s.pruning)
+        search(mine, ())
+
+    workers = start_workers(n_jobs - 1, worker) if n_jobs > 1 else []
+    search(study, callbacks)
+    join_workers(workers, clock.left(), study)
     best = _best_or_none(study) or _best_partial(study, metric)
     if best is None:
         errors = [t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL]
