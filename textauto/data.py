@@ -116,7 +116,7 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-def _cell_text(value: object) -> str | None:
+def cell_text(value: object) -> str | None:
     """A cell as text, or None when it is missing or blank."""
     if value is None or (isinstance(value, float) and value != value):
         return None
@@ -126,7 +126,7 @@ def _cell_text(value: object) -> str | None:
     return text if text.strip() else None
 
 
-def _require_column(path: Path, frame: pd.DataFrame, column: str, role: str) -> None:
+def require_column(path: Path, frame: pd.DataFrame, column: str, role: str) -> None:
     if column not in frame.columns:
         existing = ", ".join(repr(str(c)) for c in frame.columns) or "(none)"
         raise DataError(
@@ -144,13 +144,13 @@ def load_dataset(path: str | Path, text_col: str = "text", label_col: str | None
     """Read ``path`` and keep rows with both a text and (when ``label_col``) a label."""
     path = Path(path)
     frame = read_table(path)
-    _require_column(path, frame, text_col, "text")
+    require_column(path, frame, text_col, "text")
     if label_col is not None:
-        _require_column(path, frame, label_col, "label")
+        require_column(path, frame, label_col, "label")
     if frame.empty:
         raise DataError(f"{path}: no rows (only a header)")
-    texts = [_cell_text(v) for v in frame[text_col].tolist()]
-    labels = [_cell_text(v) for v in frame[label_col].tolist()] if label_col else None
+    texts = [cell_text(v) for v in frame[text_col].tolist()]
+    labels = [cell_text(v) for v in frame[label_col].tolist()] if label_col else None
     keep, dropped = [], []
     for i, text in enumerate(texts):
         ok = text is not None and (labels is None or labels[i] is not None)

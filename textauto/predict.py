@@ -8,15 +8,14 @@ from typing import Any
 
 import pandas as pd
 
-from textauto.data import READERS, _cell_text, read_table
+from textauto.data import READERS, cell_text, read_table, require_column
 from textauto.exceptions import DataError, DataWarning
 
 PREDICTION_COL = "prediction"
 
 
-def predict_frame(model: Any, frame: pd.DataFrame, text_col: str) -> pd.DataFrame:
+def predict_frame(model: Any, frame: pd.DataFrame, texts: list[str]) -> pd.DataFrame:
     """``frame`` with a prediction column and one ``proba_<class>`` column per class."""
-    texts = [_cell_text(v) or "" for v in frame[text_col].tolist()]
     labels, proba = model.predict_with_proba(texts)
     result = frame.copy()
     result[PREDICTION_COL] = [str(c) for c in labels]
@@ -42,10 +41,9 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
 
 def predict_file(model: Any, input_path: Path, output_path: Path, text_col: str) -> int:
     frame = read_table(input_path)
-    if text_col not in frame.columns:
-        existing = ", ".join(repr(str(c)) for c in frame.columns) or "(none)"
-        raise DataError(f"{input_path}: text column {text_col!r} not found; the columns are: {existing}")
-    empty = [i + 1 for i, v in enumerate(frame[text_col].tolist()) if _cell_text(v) is None]
+    require_column(input_path, frame, text_col, "text")
+    cells = [cell_text(v) for v in frame[text_col].tolist()]
+    empty = [i + 1 for i, text in enumerate(cells) if text is None]
     if empty:
         warnings.warn(
             f"{input_path}: {len(empty)} rows have an empty text (first: row {empty[0]}); "
@@ -53,6 +51,6 @@ def predict_file(model: Any, input_path: Path, output_path: Path, text_col: str)
             DataWarning,
             stacklevel=2,
         )
-    result = predict_frame(model, frame, text_col)
+    result = predict_frame(model, frame, [text or "" for text in cells])
     write_table(result, output_path)
     return len(result)

@@ -15,7 +15,6 @@ from textauto.config import ValidationConfig
 class ValidationPlan:
     strategy: str  # "kfold" or "holdout"
     splits: list[tuple[np.ndarray, np.ndarray]]
-    min_per_class: int
 
     @property
     def description(self) -> str:
@@ -60,4 +59,4 @@ def plan_validation(
         test_size = max(cfg.holdout_size, n_classes / len(y))
         splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     splits = list(splitter.split(X, y))
-    return ValidationPlan(strategy, splits, min_per_class(strategy, cfg))
+    return ValidationPlan(strategy, splits)
