@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from service.dashboard import dashboard
-from textauto.bundle import check_bundle, load
+from textauto.bundle import CACHE_DIR, check_bundle, load
 from textauto.exceptions import BundleError
 
 CODE_PACKAGES = ("textauto", "service")
@@ -63,7 +63,7 @@ def package(model_dir: Path, out: Path) -> dict[str, Any]:
         "python_version": ".".join(platform.python_version_tuple()[:2]),
     }
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(model_dir, out / "model", ignore=shutil.ignore_patterns("study.db*"))
+    shutil.copytree(model_dir, out / "model", ignore=shutil.ignore_patterns("study.db*", CACHE_DIR))
     _copy_code(out / "app")
     (out / "requirements.txt").write_text("\n".join(pinned_requirements()) + "\n")
     for template in ("Dockerfile", "compose.yaml", "prometheus.yml", "README.md", "start.sh"):

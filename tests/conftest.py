@@ -59,3 +59,21 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture
+def spacy_pipe_calls(monkeypatch) -> list[int]:
+    """Sizes of the batches the blank English pipeline is asked to parse from now on."""
+    from textauto.features import spacy_parse
+
+    calls: list[int] = []
+    nlp = spacy_parse.load_pipeline("en", None)
+    original = nlp.pipe
+
+    def counting_pipe(texts, **kw):
+        texts = list(texts)
+        calls.append(len(texts))
+        return original(texts, **kw)
+
+    monkeypatch.setattr(nlp, "pipe", counting_pipe)
+    return calls

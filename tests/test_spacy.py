@@ -39,17 +39,8 @@ def test_stop_word_removal_and_shapes():
     assert render(shapes=True)[1] == "shape=Xxx"  # "The"
 
 
-def test_each_text_is_parsed_once_per_process(monkeypatch):
-    calls: list[int] = []
-    nlp = spacy_parse.load_pipeline("en", None)
-    original = nlp.pipe
-
-    def counting_pipe(texts, **kw):
-        texts = list(texts)
-        calls.append(len(texts))
-        return original(texts, **kw)
-
-    monkeypatch.setattr(nlp, "pipe", counting_pipe)
+def test_each_text_is_parsed_once_per_process(spacy_pipe_calls):
+    calls = spacy_pipe_calls
     texts = ["one text", "two texts", "one text"]
     for params in ({"lemmatize": True}, {"lemmatize": False}, {"remove_stop": True}):
         SpacyTokens(**params).fit(texts).transform(texts)

@@ -54,17 +54,20 @@ def process_started() -> float:
     return time.monotonic() - min(max(age, 0.0), 60.0)
 
 
-def refit_seconds(params: dict[str, Any], attrs: dict[str, Any], train_fraction: float) -> float:
+def refit_seconds(
+    params: dict[str, Any], attrs: dict[str, Any], train_fraction: float, *, calibrated: bool = True
+) -> float:
     """Expected seconds to refit a trial's pipeline on all data (with calibration if needed).
 
     A fold's featurizer time already covers every row (fit on train, transform validation);
-    its classifier time grows with the share of rows it was fit on.
+    its classifier time grows with the share of rows it was fit on. Ensemble members take
+    their probabilities from the out-of-fold scores instead: ``calibrated=False``.
     """
     features = attrs.get("feature_seconds")
     classifier = attrs.get("classifier_seconds")
     if features is None or classifier is None:
         return 0.0
-    if needs_calibration(params):
+    if calibrated and needs_calibration(params):
         classifier *= CALIBRATION_FACTOR
     return (features + classifier / max(train_fraction, 0.05)) * SAFETY + 0.5
 
@@ -75,7 +78,7 @@ def refit_seconds(params: dict[str, Any], attrs: dict[str, Any], train_fraction:
 FEATURIZER_WEIGHT = {"word": 1.0, "char": 8.0, "spacy": 4.0}
 CLASSIFIER_WEIGHT = {
     "linear_svc": 1.0, "sgd": 1.0, "ridge": 2.0, "logreg": 3.0, "nbsvm": 4.0,
-    "complement_nb": 0.3, "multinomial_nb": 0.3,
+    "complement_nb": 0.3, "multinomial_nb": 0.3, "lightgbm": 25.0,
 }  # fmt: skip
 
 

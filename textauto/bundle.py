@@ -7,6 +7,7 @@ Layout of a bundle directory::
     leaderboard.csv   every trial: parameters, score, duration, state
     report.md         a readable summary
     study.db          the Optuna study (SQLite; absent when another storage was used)
+    cache/            what the trials share (out-of-fold scores); only --resume needs it
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ MANIFEST_FILE = "manifest.json"
 LEADERBOARD_FILE = "leaderboard.csv"
 REPORT_FILE = "report.md"
 STUDY_FILE = "study.db"
+CACHE_DIR = "cache"
 FORMAT_VERSION = 1
 VERSIONED = (
     "textauto", "scikit-learn", "optuna", "spacy", "numpy", "scipy", "pandas", "joblib",

@@ -53,6 +53,7 @@ class SearchConfig(_Strict):
     pruning: bool = True
     max_trial_fraction: float = Field(default=0.4, gt=0.0, le=1.0)
     n_jobs: int = Field(default=1, ge=1)
+    ensemble_size: int = Field(default=25, ge=0)
 
     @field_validator("metric")
     @classmethod
@@ -80,6 +81,7 @@ class SpaceConfig(_Strict):
     complement_nb: dict[str, ParamSpec] = _component_field("complement_nb")
     multinomial_nb: dict[str, ParamSpec] = _component_field("multinomial_nb")
     nbsvm: dict[str, ParamSpec] = _component_field("nbsvm")
+    lightgbm: dict[str, ParamSpec] = _component_field("lightgbm")
 
     @field_validator("representations", "classifiers")
     @classmethod

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from optuna.trial import FixedTrial
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -16,11 +15,13 @@ from textauto.budget import Clock
 from textauto.components import BuildContext
 from textauto.config import RunConfig, build_config
 from textauto.data import TextDataset, check_trainable
+from textauto.ensemble import OOFStore
 from textauto.exceptions import DataError
+from textauto.features.spacy_parse import use_disk_cache
 from textauto.metrics import METRICS
+from textauto.refit import fit_final
 from textauto.search import TrialCallback, run_search
-from textauto.space import build_pipeline
-from textauto.validation import choose_strategy, min_per_class, plan_validation
+from textauto.validation import ValidationPlan, choose_strategy, min_per_class, plan_validation
 
 
 class AutoTextClassifier(ClassifierMixin, BaseEstimator):
@@ -40,6 +41,9 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
     resume : continue the study found in ``storage`` under the configured name.
     config : the rest of the configuration (validation, space, ...).
     callbacks : called as ``callback(study, frozen_trial)`` after every trial.
+    work_dir : where the run keeps what its trials share (out-of-fold scores for the
+        ensemble, spaCy parses); kept for ``resume``. None: out-of-fold scores go to a
+        temporary directory, removed after ``fit``, and parses stay in memory.
     """
 
     def __init__(
@@ -54,6 +58,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         resume: bool = False,
         config: RunConfig | dict[str, Any] | None = None,
         callbacks: Sequence[TrialCallback] | None = None,
+        work_dir: str | Path | None = None,
     ) -> None:
         self.time_budget = time_budget
         self.n_trials = n_trials
@@ -64,6 +69,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         self.resume = resume
         self.config = config
         self.callbacks = callbacks
+        self.work_dir = work_dir
 
     def run_config(self) -> RunConfig:
         """The validated configuration: ``config`` with the explicit arguments applied."""
@@ -85,7 +91,12 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
             overrides["data.lang"] = self.lang
         return build_config(tree=base or {}, overrides=overrides)
 
-    def fit(self, X: Sequence[str], y: Sequence[Any]) -> AutoTextClassifier:
+    def fit(self, X: Sequence[str], y: Sequence[Any], *, predict_rows: int = 0) -> AutoTextClassifier:
+        """Search, then refit the winner on all of ``X``.
+
+        ``predict_rows``: how many texts the caller will predict right after, within the same
+        budget (an ensemble is sized so that predicting them still fits).
+        """
         clock_start = time.monotonic()
         cfg = self.run_config()
         texts, labels = _texts(X, "X"), _labels(y, len(X))
@@ -104,6 +115,29 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
             n_classes=len(data.class_counts),
         )
         clock = Clock.from_budget(cfg.search.time_budget, clock_start)
+        work_dir = Path(self.work_dir) if self.work_dir is not None else None
+        store = OOFStore(work_dir / "oof" if work_dir is not None else None)
+        use_disk_cache(work_dir)  # spaCy parses, shared by forked workers and by --resume
+        try:
+            self._search_and_refit(texts, labels, data, cfg, plan, ctx, clock, store, predict_rows)
+        finally:
+            store.close()
+            use_disk_cache(None)
+        self.fit_seconds_ = time.monotonic() - clock_start
+        return self
+
+    def _search_and_refit(
+        self,
+        texts: list[str],
+        labels: list[str],
+        data: TextDataset,
+        cfg: RunConfig,
+        plan: ValidationPlan,
+        ctx: BuildContext,
+        clock: Clock,
+        store: OOFStore,
+        predict_rows: int,
+    ) -> None:
         result = run_search(
             texts,
             labels,
@@ -115,29 +149,27 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
             resume=self.resume,
             callbacks=list(self.callbacks or ()),
             user_attrs={"data_fingerprint": data.fingerprint()},
+            oof=store,
         )
-        best = result.best_trial
         t0 = time.monotonic()
-        pipeline = build_pipeline(FixedTrial(best.params), cfg.space, replace(ctx, probability=True))
-        pipeline.fit(np.asarray(texts, dtype=object), np.asarray(labels, dtype=object))
+        final = fit_final(result, texts, labels, cfg, ctx, plan, clock, store, predict_rows)
         self.refit_seconds_ = time.monotonic() - t0
         self.config_ = cfg
         self.search_result_ = result
         self.study_ = result.study
-        self.best_pipeline_ = pipeline
-        self.best_params_ = dict(best.params)
-        self.best_score_ = best.value
-        self.classes_ = pipeline.classes_
-        self.fit_seconds_ = time.monotonic() - clock_start
-        return self
+        self.model_ = final.estimator
+        self.ensemble_ = final.ensemble
+        self.best_params_ = dict(result.best_trial.params)
+        self.best_score_ = final.validation_score
+        self.classes_ = final.estimator.classes_
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         check_is_fitted(self)
-        return self.best_pipeline_.predict(np.asarray(_texts(X, "X"), dtype=object))
+        return self.model_.predict(np.asarray(_texts(X, "X"), dtype=object))
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         check_is_fitted(self)
-        return self.best_pipeline_.predict_proba(np.asarray(_texts(X, "X"), dtype=object))
+        return self.model_.predict_proba(np.asarray(_texts(X, "X"), dtype=object))
 
     def __getstate__(self) -> dict[str, Any]:
         # A study holds a live storage connection: keep its results, not the study.

@@ -25,6 +25,14 @@ class Metric:
             return float(self.fn(y, model.predict_proba(X), labels=model.classes_))
         return float(self.fn(y, positive_scores(model, X)))
 
+    def from_proba(self, y: Any, proba: np.ndarray, classes: np.ndarray) -> float:
+        """The metric of a probability matrix (columns in ``classes``), e.g. an ensemble's."""
+        if self.needs == "label":
+            return float(self.fn(y, classes[proba.argmax(axis=1)]))
+        if self.needs == "proba":
+            return float(self.fn(y, proba, labels=classes))
+        return float(self.fn(y, proba[:, 1]))
+
     def better(self, a: float, b: float) -> bool:
         """Whether ``a`` beats ``b``."""
         return a > b if self.direction == "maximize" else a < b

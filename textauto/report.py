@@ -38,6 +38,19 @@ def render_report(manifest: dict[str, Any], board: pd.DataFrame) -> str:
         "",
         *[f"- `{k}` = `{v}`" for k, v in m["best_params"].items()],
     ]
+    if m.get("ensemble"):
+        e = m["ensemble"]
+        lines += [
+            "",
+            "## Saved model: an ensemble",
+            "",
+            f"Greedy selection over the best trials' out-of-fold predictions: {m['metric']} "
+            f"{e['validation_score']:.4f} against {e['best_single_score']:.4f} for the best pipeline alone.",
+            "",
+            markdown_table(
+                pd.DataFrame(e["members"], columns=["trial", "weight", "temperature", "pipeline"])
+            ),
+        ]
     if m.get("test"):
         t = m["test"]
         lines += [

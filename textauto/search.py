@@ -20,6 +20,7 @@ from sklearn.base import clone
 from textauto.budget import Clock, CostModel, refit_seconds
 from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig
+from textauto.ensemble import OOFStore, class_scores
 from textauto.exceptions import SearchError
 from textauto.metrics import METRICS, Metric
 from textauto.parallel import join_workers, start_workers
@@ -27,6 +28,11 @@ from textauto.space import build_pipeline, portfolio_for
 from textauto.validation import ValidationPlan
 
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
+
+# With ensembles on, the search holds back the refit time of this many of its best trials,
+# within this share of the budget (the best pipeline's refit is always held back).
+ENSEMBLE_RESERVE_MEMBERS = 3
+ENSEMBLE_RESERVE_FRACTION = 0.2
 
 
 @dataclass
@@ -57,6 +63,7 @@ class Objective:
         clock: Clock,
         reserve: Callable[[], float],
         max_trial_seconds: float,
+        oof: OOFStore | None = None,
     ) -> None:
         self.texts = np.asarray(texts, dtype=object)
         self.labels = np.asarray(labels, dtype=object)
@@ -68,6 +75,8 @@ class Objective:
         self.reserve = reserve
         self.max_trial_seconds = max_trial_seconds
         self.costs = CostModel(plan.train_fraction, len(plan.splits))
+        self.oof = oof
+        self.classes = np.unique(self.labels)
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
@@ -99,6 +108,7 @@ class Objective:
         """Fit the featurizer and the classifier separately, to time each (the refit estimate)."""
         features, classifier = pipeline.named_steps["features"], pipeline.named_steps["clf"]
         scores: list[float] = []
+        fold_class_scores: list[np.ndarray] = []
         feature_times: list[float] = []
         classifier_times: list[float] = []
         started = time.monotonic()
@@ -114,6 +124,8 @@ class Objective:
                 model = clone(classifier).fit(X_train, self.labels[train])
                 t2 = time.monotonic()
                 scores.append(self.metric(model, X_val, self.labels[val]))
+                if self.oof is not None:
+                    fold_class_scores.append(class_scores(model, X_val, self.classes))
             feature_times.append(t1 - t0)
             classifier_times.append(t2 - t1)
             trial.set_user_attr("feature_seconds", statistics.fmean(feature_times))
@@ -130,6 +142,9 @@ class Objective:
                 trial.set_user_attr("stopped", "pruned: would not finish within the budget")
                 raise optuna.TrialPruned()
         trial.set_user_attr("fold_scores", scores)
+        if self.oof is not None:
+            # rows in the order of ValidationPlan.oof_rows, for ensemble selection
+            self.oof.save(trial.number, np.concatenate(fold_class_scores))
         return statistics.fmean(scores)
 
 
@@ -195,8 +210,12 @@ def run_search(
     resume: bool = False,
     callbacks: Sequence[TrialCallback] = (),
     user_attrs: dict[str, Any] | None = None,
+    oof: OOFStore | None = None,
 ) -> SearchResult:
-    """Run the Optuna study until ``n_trials`` or the clock (less the refit reserve) runs out."""
+    """Run the Optuna study until ``n_trials`` or the clock (less the refit reserve) runs out.
+
+    With ``oof``, every completed trial leaves its out-of-fold scores there for ensembling.
+    """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     logging.getLogger("optuna").setLevel(logging.ERROR)
     s = config.search
@@ -215,13 +234,24 @@ def run_search(
     n_jobs = s.n_jobs if storage is not None else 1
 
     def search(study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:
-        def reserve() -> float:
-            best = _best_or_none(study)
-            return 0.0 if best is None else refit_seconds(best.params, best.user_attrs, plan.train_fraction)
-
         total = None if clock.deadline is None else clock.left()
+
+        def reserve() -> float:
+            """Time held back for the refit: the best pipeline's, or that of a few ensemble members."""
+            top = top_trials(study, metric, ENSEMBLE_RESERVE_MEMBERS)
+            if not top:
+                return 0.0
+            frac = plan.train_fraction
+            single = refit_seconds(top[0].params, top[0].user_attrs, frac)
+            if oof is None or s.ensemble_size < 2 or total is None:
+                return single
+            members = sum(refit_seconds(t.params, t.user_attrs, frac, calibrated=False) for t in top)
+            return max(single, min(members, ENSEMBLE_RESERVE_FRACTION * total))
+
         max_trial = total * s.max_trial_fraction if total is not None else float("inf")
-        objective = Objective(texts, labels, plan, metric, config.space, ctx, clock, reserve, max_trial)
+        objective = Objective(
+            texts, labels, plan, metric, config.space, ctx, clock, reserve, max_trial, oof=oof
+        )
 
         def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:
             cheapest = objective.costs.cheapest() or 0.0
@@ -276,6 +306,13 @@ def _best_partial(study: optuna.Study, metric: Metric) -> FrozenTrial | None:
     best.value = best.intermediate_values[best.last_step]
     best.set_user_attr("partial", True)
     return best
+
+
+def top_trials(study: optuna.Study, metric: Metric, k: int | None = None) -> list[FrozenTrial]:
+    """The ``k`` best completed trials, best first."""
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    ranked = sorted(done, key=lambda t: t.value, reverse=metric.direction == "maximize")
+    return ranked if k is None else ranked[:k]
 
 
 def _best_or_none(study: optuna.Study) -> FrozenTrial | None:

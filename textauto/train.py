@@ -11,7 +11,7 @@ from typing import Any
 import optuna
 from sklearn.model_selection import train_test_split
 
-from textauto.bundle import STUDY_FILE, leaderboard, library_versions, save_bundle
+from textauto.bundle import CACHE_DIR, STUDY_FILE, leaderboard, library_versions, save_bundle
 from textauto.config import RunConfig
 from textauto.data import TextDataset, load_dataset, warn_suspicious
 from textauto.estimator import AutoTextClassifier
@@ -115,8 +115,8 @@ def train(
     run_cfg = config.model_copy(deep=True)
     run_cfg.search.time_budget = search_budget
     run_cfg.search.storage = storage
-    model = AutoTextClassifier(config=run_cfg, resume=resume, callbacks=callbacks)
-    model.fit(train_data.texts, train_data.labels)
+    model = AutoTextClassifier(config=run_cfg, resume=resume, callbacks=callbacks, work_dir=out / CACHE_DIR)
+    model.fit(train_data.texts, train_data.labels, predict_rows=len(test_data) if test_data else 0)
 
     test_scores = evaluate(model, test_data.texts, test_data.labels) if test_data else None
     result = model.search_result_
@@ -134,6 +134,8 @@ def train(
         },
         "best_trial": result.best_trial.number,
         "best_params": model.best_params_,
+        # when set, the saved model is this weighted ensemble of trials, not the best trial alone
+        "ensemble": model.ensemble_,
         "test": test_scores,
         "trials": result.counts,
         "data": {
@@ -155,5 +157,5 @@ def train(
         "versions": library_versions(),
     }
     manifest["timings"]["total_s"] = round(time.monotonic() - started, 2)
-    save_bundle(out, model.best_pipeline_, manifest, board, render_report(manifest, board))
+    save_bundle(out, model.model_, manifest, board, render_report(manifest, board))
     return TrainOutcome(out, model, manifest, board)

@@ -24,6 +24,11 @@ class ValidationPlan:
         return f"stratified holdout ({n_val} validation rows)"
 
     @property
+    def oof_rows(self) -> np.ndarray:
+        """The rows scored out of fold, in the order trials store their validation scores."""
+        return np.concatenate([val for _, val in self.splits])
+
+    @property
     def train_fraction(self) -> float:
         """Share of the data one fit sees (to scale a fold's cost up to the final refit)."""
         train, val = self.splits[0]

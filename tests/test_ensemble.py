@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import MultinomialNB
+from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
+
+from textauto import AutoTextClassifier
+from textauto.ensemble import (
+    Candidate,
+    EnsembleClassifier,
+    OOFStore,
+    class_scores,
+    fit_temperature,
+    greedy_selection,
+    softmax,
+)
+from textauto.metrics import METRICS
+
+CLASSES = np.array(["a", "b", "c"])
+
+
+def _scores(y: np.ndarray, right: np.ndarray, sure: float, unsure: float = 0.0) -> np.ndarray:
+    """``sure`` on the true class on rows ``right``; ``unsure`` on a wrong class elsewhere."""
+    scores = np.zeros((len(y), 3))
+    rows = np.arange(len(y))
+    scores[rows[right], y[right]] = sure
+    scores[rows[~right], (y[~right] + 1) % 3] = unsure
+    return scores
+
+
+def _candidate(number: int, scores: np.ndarray, cost: float = 1.0) -> Candidate:
+    return Candidate(number, {"trial": number}, softmax(scores), 1.0, cost)
+
+
+def test_class_scores_orders_columns_and_expands_binary_margins():
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    svc = LinearSVC().fit(X, ["no", "no", "yes", "yes"])
+    s = class_scores(svc, X, np.array(["no", "yes"]))
+    assert s.shape == (4, 2) and s.dtype == np.float32
+    assert np.allclose(s[:, 0], 0.0) and np.allclose(s[:, 1], svc.decision_function(X))
+    # a model that never saw class "c" gets a score below all others for it
+    nb = MultinomialNB().fit(X, ["a", "a", "b", "b"])
+    s = class_scores(nb, X, CLASSES)
+    assert s.shape == (4, 3)
+    assert (s[:, 2] < s[:, :2].min(axis=1)).all()
+    assert np.allclose(s[:, :2], nb.predict_log_proba(X), atol=1e-5)
+
+
+def test_fit_temperature_recovers_a_known_temperature():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4000, 3)) * 2
+    p = softmax(logits)
+    y = np.array([rng.choice(3, p=row) for row in p])
+    assert fit_temperature(logits * 4.0, y) == pytest.approx(4.0, rel=0.15)
+    assert fit_temperature(logits / 3.0, y) == pytest.approx(1 / 3.0, rel=0.15)
+
+
+def test_greedy_selection_combines_complementary_members():
+    y = np.arange(120) % 3
+    first_half = np.arange(120) < 60
+    # A: right on the first half (confident), B: right on the second half (confident),
+    # each wrong but unsure elsewhere; C: a weaker copy of A.
+    a = _scores(y, first_half, 3.0, 0.5)
+    b = _scores(y, ~first_half, 3.0, 0.5)
+    candidates = [_candidate(0, a), _candidate(1, b), _candidate(2, a * 0.5)]
+    sel = greedy_selection(candidates, y, CLASSES, METRICS["accuracy"], max_rounds=10)
+    assert sel.single_score == pytest.approx(0.5)
+    assert sel.score == pytest.approx(1.0)
+    assert set(sel.counts) == {0, 1}
+    assert sum(sel.weights.values()) == pytest.approx(1.0)
+    assert sel.path[0] == pytest.approx(0.5) and max(sel.path) == pytest.approx(1.0)
+
+
+def test_greedy_selection_respects_the_refit_budget():
+    y = np.arange(120) % 3
+    half = np.arange(120) < 60
+    a = _scores(y, half, 3.0, 0.5)
+    b = _scores(y, ~half, 3.0, 0.5)
+    candidates = [_candidate(0, a, cost=5.0), _candidate(1, b, cost=10.0)]
+    sel = greedy_selection(candidates, y, CLASSES, METRICS["accuracy"], refit_budget=12.0)
+    assert sel.counts == {0: 1} and sel.score == sel.single_score
+
+
+def test_greedy_selection_adds_nothing_that_does_not_help():
+    y = np.arange(90) % 3
+    right = np.ones(90, dtype=bool)
+    best = _scores(y, right, 2.0)
+    worse = _scores(y, np.arange(90) < 30, 2.0, 2.0)
+    sel = greedy_selection([_candidate(0, best), _candidate(1, worse)], y, CLASSES, METRICS["accuracy"])
+    assert sel.counts == {0: sum(sel.counts.values())}
+    assert sel.score == sel.single_score == 1.0
+
+
+def test_greedy_selection_on_a_minimised_metric():
+    y = np.arange(120) % 3
+    half = np.arange(120) < 60
+    a = _scores(y, half, 3.0, 0.5)
+    b = _scores(y, ~half, 3.0, 0.5)
+    sel = greedy_selection([_candidate(0, a), _candidate(1, b)], y, CLASSES, METRICS["log_loss"])
+    assert set(sel.counts) == {0, 1} and sel.score < sel.single_score
+
+
+def test_ensemble_classifier_averages_temperature_scaled_members():
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0], [4.0, 1.0], [5.0, 0.0]])
+    y = np.array(["a", "a", "b", "b", "c", "c"])
+    members = [("svc", LinearSVC()), ("lr", LogisticRegression())]
+    ens = EnsembleClassifier(members, weights=[3, 1], temperatures=[0.5, 1.0]).fit(X, y)
+    proba = ens.predict_proba(X)
+    assert proba.shape == (6, 3) and np.allclose(proba.sum(axis=1), 1.0)
+    svc, lr = (m for _, m in ens.estimators_)
+    expected = 0.75 * softmax(svc.decision_function(X) / 0.5) + 0.25 * softmax(lr.decision_function(X))
+    assert np.allclose(proba, expected, atol=1e-5)
+    assert list(ens.predict(X)) == list(ens.classes_[expected.argmax(axis=1)])
+    # the contract: parameters round-trip and fitting does not touch them
+    assert clone(ens).get_params()["weights"] == [3, 1]
+    assert not hasattr(members[0][1], "coef_")
+
+
+def test_ensemble_classifier_rejects_mismatched_weights():
+    with pytest.raises(ValueError, match="weights: 1 values for 2 estimators"):
+        members = [("a", LinearSVC()), ("b", LinearSVC())]
+        EnsembleClassifier(members, weights=[1.0]).fit([[0.0], [1.0]], [0, 1])
+
+
+def test_oof_store_round_trip(tmp_path):
+    store = OOFStore(tmp_path / "oof")
+    store.save(3, np.ones((4, 2), dtype=np.float64))
+    loaded = store.load(3)
+    assert loaded.dtype == np.float32 and loaded.shape == (4, 2)
+    assert store.load(4) is None
+    (tmp_path / "oof" / "trial-5.npy").write_bytes(b"not an array")
+    assert store.load(5) is None
+    temporary = OOFStore()
+    temporary.save(0, np.zeros((1, 1)))
+    temporary.close()
+    assert not temporary.directory.exists()
+
+
+SMALL_SPACE = {"space": {"representations": ["word", "char"], "classifiers": ["linear_svc", "complement_nb"]}}
+
+
+def test_search_saves_an_ensemble_that_validates_better(demo):
+    texts, labels = demo
+    est = AutoTextClassifier(n_trials=8, seed=0, time_budget=600, config=SMALL_SPACE).fit(texts, labels)
+    trials = {t.number: t for t in est.study_.trials}
+    best = est.search_result_.best_trial
+    assert isinstance(est.model_, EnsembleClassifier)
+    assert est.best_score_ == est.ensemble_["validation_score"] > est.ensemble_["best_single_score"]
+    assert est.ensemble_["best_single_score"] == pytest.approx(best.value, abs=0.01)
+    members = [m["trial"] for m in est.ensemble_["members"]]
+    assert best.number in members and len(members) >= 2
+    assert all(trials[n].state.name == "COMPLETE" for n in members)
+    # members carry no calibration wrapper: the ensemble's temperatures give probabilities
+    for _, pipe in est.model_.estimators_:
+        assert type(pipe.named_steps["clf"]).__name__ != "CalibratedClassifierCV"
+    proba = est.predict_proba(texts[:5])
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert list(est.predict(texts[:5])) == list(est.classes_[proba.argmax(axis=1)])
+
+
+def test_ensemble_size_zero_saves_the_best_pipeline(demo):
+    texts, labels = demo
+    cfg = {**SMALL_SPACE, "search": {"ensemble_size": 0}}
+    est = AutoTextClassifier(n_trials=6, seed=0, time_budget=600, config=cfg).fit(texts, labels)
+    assert est.ensemble_ is None and isinstance(est.model_, Pipeline)
+
+
+def test_train_writes_the_ensemble_into_manifest_and_report(invoke, tmp_path):
+    from tests.conftest import DEMO_TEST, DEMO_TRAIN
+
+    out = tmp_path / "run"
+    space = [
+        "--space.representations",
+        '["word", "char"]',
+        "--space.classifiers",
+        '["linear_svc", "complement_nb"]',
+    ]
+    result = invoke("train", DEMO_TRAIN, "--test", DEMO_TEST, "--out", out, "--n-trials", "8", *space)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["validation"]["score"] == manifest["ensemble"]["validation_score"]
+    assert len(manifest["ensemble"]["members"]) >= 2
+    assert "## Saved model: an ensemble" in (out / "report.md").read_text()
+    complete = manifest["trials"]["complete"]
+    assert len(list((out / "cache" / "oof").glob("trial-*.npy"))) == complete

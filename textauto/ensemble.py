@@ -1,0 +1,230 @@
+"""Greedy ensemble selection (Caruana et al. 2004) over the trials' out-of-fold predictions.
+
+Every completed trial leaves its out-of-fold class scores (``OOFStore``). Each trial's scores
+are turned into probabilities by a temperature fitted on them, then members are added one at a
+time, with replacement, whichever most improves the validation metric of the averaged
+probabilities. The ensemble is kept only when it beats the best single pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from textauto.metrics import Metric
+
+LOG_FLOOR = -30.0  # score below a model's lowest, for a class it never saw
+SCORE_LIMIT = 1e4  # clip infinite log-probabilities and runaway margins
+
+
+def class_scores(model: Any, X: Any, classes: np.ndarray) -> np.ndarray:
+    """An (n, len(classes)) float32 matrix of a fitted model's scores, columns in ``classes``.
+
+    ``decision_function`` where the model has one (margins), else log-probabilities; a binary
+    margin ``s`` becomes ``[0, s]`` so that a softmax gives back the sigmoid.
+    """
+    if hasattr(model, "decision_function"):
+        raw = np.asarray(model.decision_function(X), dtype=np.float64)
+        if raw.ndim == 1:
+            raw = np.column_stack([np.zeros_like(raw), raw])
+    elif hasattr(model, "predict_log_proba"):
+        raw = np.asarray(model.predict_log_proba(X), dtype=np.float64)
+    else:
+        raw = np.log(np.clip(np.asarray(model.predict_proba(X), dtype=np.float64), 1e-12, None))
+    raw = np.clip(np.nan_to_num(raw, nan=0.0), -SCORE_LIMIT, SCORE_LIMIT)
+    own = np.asarray(model.classes_)
+    if len(own) == len(classes) and np.array_equal(own, classes):
+        return raw.astype(np.float32)
+    out = np.full((raw.shape[0], len(classes)), raw.min() + LOG_FLOOR, dtype=np.float32)
+    out[:, np.searchsorted(classes, own)] = raw
+    return out
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+    """The temperature T minimising the log loss of ``softmax(scores / T)`` (``y``: column indices)."""
+    s = scores.astype(np.float64)
+    rows = np.arange(len(y))
+
+    def nll(log_t: float) -> float:
+        z = s / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[rows, y]))
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-7.0, 7.0), method="bounded").x))
+
+
+class OOFStore:
+    """Out-of-fold scores per trial number, as ``.npy`` files shared by every worker of a run."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._tmp = None if directory is not None else tempfile.TemporaryDirectory(prefix="textauto-oof-")
+        self.directory = Path(directory if directory is not None else self._tmp.name)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, number: int) -> Path:
+        return self.directory / f"trial-{number}.npy"
+
+    def save(self, number: int, scores: np.ndarray) -> None:
+        tmp = self.directory / f".trial-{number}.{os.getpid()}.npy"
+        np.save(tmp, scores.astype(np.float32))
+        os.replace(tmp, self._path(number))  # readers never see half a file
+
+    def load(self, number: int) -> np.ndarray | None:
+        try:
+            return np.load(self._path(number))
+        except (OSError, ValueError):
+            return None
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+@dataclass
+class Candidate:
+    """A completed trial with its calibrated out-of-fold probabilities and refit cost."""
+
+    number: int
+    params: dict[str, Any]
+    proba: np.ndarray
+    temperature: float
+    refit_seconds: float
+
+
+@dataclass
+class Selection:
+    """The chosen members (trial number → times picked) and the validation scores."""
+
+    counts: dict[int, int]
+    score: float
+    single_score: float
+    path: list[float] = field(default_factory=list)
+
+    @property
+    def weights(self) -> dict[int, float]:
+        total = sum(self.counts.values())
+        return {n: c / total for n, c in self.counts.items()}
+
+
+def greedy_selection(
+    candidates: Sequence[Candidate],
+    y: np.ndarray,
+    classes: np.ndarray,
+    metric: Metric,
+    *,
+    max_rounds: int = 25,
+    refit_budget: float = float("inf"),
+) -> Selection:
+    """Caruana's forward selection with replacement; ``candidates[0]`` must be the best single.
+
+    ``y`` holds the column index in ``classes`` of each out-of-fold row's true label.
+
+    A candidate that would push the members' summed refit time past ``refit_budget`` is not
+    added. Ties on the metric go to the lower log loss, so no member is added for nothing.
+    The returned selection is the best prefix of the path.
+    """
+    rows = np.arange(len(y))
+    labels = classes[y]
+
+    def key(proba: np.ndarray) -> tuple[float, float]:
+        value = metric.from_proba(labels, proba, classes)
+        sign = 1.0 if metric.direction == "maximize" else -1.0
+        log_loss = float(-np.mean(np.log(np.clip(proba[rows, y], 1e-15, None))))
+        return sign * value, -log_loss
+
+    first = candidates[0]
+    total = first.proba.astype(np.float64)
+    counts: Counter[int] = Counter({first.number: 1})
+    spent = first.refit_seconds
+    best_key = key(total)
+    best_counts = dict(counts)
+    single = metric.from_proba(labels, total, classes)
+    path = [single]
+    for _ in range(max_rounds - 1):
+        n = sum(counts.values())
+        choice = None
+        for c in candidates:
+            if c.number not in counts and spent + c.refit_seconds > refit_budget:
+                continue
+            k = key((total + c.proba) / (n + 1))
+            if choice is None or k > choice[0]:
+                choice = (k, c)
+        if choice is None:
+            break
+        k, c = choice
+        if c.number not in counts:
+            spent += c.refit_seconds
+        counts[c.number] += 1
+        total = total + c.proba
+        path.append(metric.from_proba(labels, total / (n + 1), classes))
+        if k > best_key:
+            best_key, best_counts = k, dict(counts)
+    n = sum(best_counts.values())
+    mix = sum(best_counts[c.number] * c.proba for c in candidates if c.number in best_counts) / n
+    return Selection(best_counts, metric.from_proba(labels, mix, classes), single, path)
+
+
+class EnsembleClassifier(ClassifierMixin, BaseEstimator):
+    """A weighted average of temperature-scaled member probabilities.
+
+    Parameters
+    ----------
+    estimators : list of (name, estimator) pairs; each is cloned and fitted on all the data.
+    weights : one weight per member (normalised).
+    temperatures : one per member; member probabilities are ``softmax(scores / T)``.
+    """
+
+    def __init__(
+        self,
+        estimators: Sequence[tuple[str, Any]],
+        weights: Sequence[float] | None = None,
+        temperatures: Sequence[float] | None = None,
+    ) -> None:
+        self.estimators = estimators
+        self.weights = weights
+        self.temperatures = temperatures
+
+    def fit(self, X: Any, y: Any, *, on_member: Callable[[str], None] | None = None) -> EnsembleClassifier:
+        n = len(self.estimators)
+        for label, values in (("weights", self.weights), ("temperatures", self.temperatures)):
+            if values is not None and len(values) != n:
+                raise ValueError(f"{label}: {len(values)} values for {n} estimators")
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        fitted = []
+        for name, estimator in self.estimators:
+            if on_member is not None:
+                on_member(name)
+            fitted.append((name, clone(estimator).fit(X, y)))
+        self.estimators_ = fitted
+        weights = np.ones(n) if self.weights is None else np.asarray(self.weights, dtype=np.float64)
+        self.weights_ = weights / weights.sum()
+        self.temperatures_ = np.ones(n) if self.temperatures is None else np.asarray(self.temperatures)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        total = None
+        for (_, model), w, t in zip(self.estimators_, self.weights_, self.temperatures_, strict=True):
+            p = w * softmax(class_scores(model, X, self.classes_).astype(np.float64) / t)
+            total = p if total is None else total + p
+        return total
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
