@@ -5,10 +5,13 @@
     python benchmarks/run.py --budget 120 -- --n-jobs 2       # after --: more `textauto train` options
 
 Each run is a separate `textauto train` process with the dataset's test split, timed from
-launch to exit; peak RSS is that child's maximum resident set size. The anytime curve (best
-validation score against seconds since launch) goes to anytime.csv and, when matplotlib is
-installed (`pip install -e '.[bench]'`), anytime.png, both in --out. Nothing here is asserted:
-these are measurements.
+launch to exit. Peak memory is the largest sum, sampled every 0.2 s, of the proportional set
+size (PSS: shared pages split between the processes sharing them) of that process and its
+trial workers. The anytime curve (best validation score against seconds since launch) goes to
+anytime.csv and, when matplotlib is installed (`pip install -e '.[bench]'`), anytime.png, both
+in --out. `base val` is the hand-written baseline (word 1-2-gram sublinear TF-IDF + LinearSVC)
+scored on the run's own validation splits, after the run; `val@30s` is the search's best by
+then. Nothing here is asserted: these are measurements.
 """
 
 from __future__ import annotations
@@ -47,6 +50,48 @@ def anytime(out: Path, launched: float, direction: str) -> list[tuple[float, flo
     return curve
 
 
+def tree_pss_kb(pid: int) -> int:
+    """Summed PSS (KiB) of ``pid`` and its descendants, from /proc (0 for what has exited)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def baseline_validation(data: Path, manifest: dict) -> float:
+    """The hand-written baseline's score on the validation splits the run used (same seed)."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC
+
+    from textauto.config import RunConfig
+    from textauto.data import load_dataset
+    from textauto.metrics import METRICS
+    from textauto.validation import plan_validation
+
+    cfg = RunConfig.model_validate(manifest["config"])
+    d = load_dataset(data / "train.parquet")
+    texts, labels = d.texts, d.labels
+    plan = plan_validation(texts, labels, cfg.validation, manifest["seed"])
+    X, y = np.asarray(texts, dtype=object), np.asarray(labels, dtype=object)
+    metric = METRICS[manifest["metric"]]
+    scores = []
+    for train, val in plan.splits:
+        model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), LinearSVC())
+        scores.append(metric(model.fit(X[train], y[train]), X[val], y[val]))
+    return float(np.mean(scores))
+
+
 def run_one(name: str, budget: float, out_root: Path, extra: list[str]) -> dict[str, object]:
     import subprocess
     import sys
@@ -59,9 +104,15 @@ def run_one(name: str, budget: float, out_root: Path, extra: list[str]) -> dict[
     ]  # fmt: skip
     launched_wall = time.time()
     started = time.monotonic()
+    peak = 0
     with tempfile.TemporaryFile(mode="w+") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status = os.waitpid(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, tree_pss_kb(proc.pid))
+            time.sleep(0.2)
         wall = time.monotonic() - started
         err.seek(0)
         stderr = err.read()
@@ -78,7 +129,8 @@ def run_one(name: str, budget: float, out_root: Path, extra: list[str]) -> dict[
         "val": m["validation"]["score"],
         "val_early": early[-1] if early else float("nan"),
         "wall_s": wall,
-        "peak_mb": usage.ru_maxrss / 1024,  # KiB on Linux, this child only
+        "peak_mb": peak / 1024,
+        "base_val": baseline_validation(data, m),
         "trials": f"{t['complete']}/{t['pruned']}/{t['fail']}",
         "best": f"{m['best_params']['representation']} + {m['best_params']['classifier']}",
         "curve": curve,
@@ -129,8 +181,8 @@ def main() -> None:
     out_root.mkdir(parents=True, exist_ok=True)
     print(f"textauto benchmark · budget {args.budget:g} s · {os.cpu_count()} cores · output in {out_root}")
     header = (
-        f"{'dataset':<26} {'test acc':>8} {'macro-F1':>8} {'val':>7} {f'val@{EARLY:.0f}s':>8} {'wall s':>7} "
-        f"{'peak MB':>8} {'c/p/f trials':>12}  best"
+        f"{'dataset':<26} {'test acc':>8} {'macro-F1':>8} {'val':>7} {f'val@{EARLY:.0f}s':>8} "
+        f"{'base val':>8} {'wall s':>7} {'peak MB':>8} {'c/p/f trials':>12}  best"
     )
     print(header)
     print("-" * len(header))
@@ -143,7 +195,7 @@ def main() -> None:
             continue
         print(
             f"{name:<26} {r['accuracy']:>8.4f} {r['macro_f1']:>8.4f} {r['val']:>7.4f} {r['val_early']:>8.4f} "
-            f"{r['wall_s']:>7.1f} {r['peak_mb']:>8.0f} {r['trials']:>12}  {r['best']}",
+            f"{r['base_val']:>8.4f} {r['wall_s']:>7.1f} {r['peak_mb']:>8.0f} {r['trials']:>12}  {r['best']}",
             flush=True,
         )
     write_curves(results, out_root)

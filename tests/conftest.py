@@ -55,7 +55,18 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "model"
     result = CliRunner().invoke(
         app,
-        ["train", str(DEMO_TRAIN), "--test", str(DEMO_TEST), "--n-trials", "6", "--out", str(out)],
+        [
+            "train",
+            str(DEMO_TRAIN),
+            "--test",
+            str(DEMO_TEST),
+            "--n-trials",
+            "6",
+            "--n-jobs",
+            "1",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     return out

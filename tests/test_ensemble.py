@@ -164,11 +164,25 @@ def test_search_saves_an_ensemble_that_validates_better(demo):
     assert list(est.predict(texts[:5])) == list(est.classes_[proba.argmax(axis=1)])
 
 
-def test_ensemble_size_zero_saves_the_best_pipeline(demo):
+def test_ensemble_size_zero_saves_the_best_pipeline_with_its_temperature(demo):
     texts, labels = demo
     cfg = {**SMALL_SPACE, "search": {"ensemble_size": 0}}
     est = AutoTextClassifier(n_trials=6, seed=0, time_budget=600, config=cfg).fit(texts, labels)
-    assert est.ensemble_ is None and isinstance(est.model_, Pipeline)
+    assert est.ensemble_ is None and est.best_score_ == est.search_result_.best_trial.value
+    [(name, pipeline)] = est.model_.estimators_
+    assert name == f"trial-{est.search_result_.best_trial.number}" and isinstance(pipeline, Pipeline)
+    # no calibration refits: the labels are the pipeline's own, the probabilities a temperature's
+    assert type(pipeline.named_steps["clf"]).__name__ == "LinearSVC"
+    assert list(est.predict(texts[:20])) == list(pipeline.predict(np.asarray(texts[:20], dtype=object)))
+
+
+def test_a_winner_without_out_of_fold_scores_is_refit_with_calibration(demo):
+    texts, labels = demo
+    cfg = {**SMALL_SPACE, "search": {"max_trial_fraction": 1e-6}}  # every trial stops after a fold
+    est = AutoTextClassifier(n_trials=3, time_budget=600, config=cfg).fit(texts, labels)
+    assert est.search_result_.best_trial.user_attrs["partial"] is True
+    assert isinstance(est.model_, Pipeline)
+    assert np.allclose(est.predict_proba(texts[:3]).sum(axis=1), 1.0)
 
 
 def test_train_writes_the_ensemble_into_manifest_and_report(invoke, tmp_path):

@@ -106,11 +106,12 @@ def test_resume_after_kill_continues_the_same_study(tmp_path):
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     after = optuna.load_study(study_name="textauto", storage=url).trials
-    # earlier finished trials are kept as they were; the one in flight is marked failed
+    # earlier finished trials are kept as they were; those in flight are marked failed
+    # (queued ones, still waiting, run in the resumed search)
     for old in done_before:
         assert after[old.number].params == old.params and after[old.number].state == old.state
     for old in before:
-        if not old.state.is_finished():
+        if old.state == optuna.trial.TrialState.RUNNING:
             assert after[old.number].state == optuna.trial.TrialState.FAIL
     assert len(after) > len(before)
     assert (out / "model.joblib").exists()
@@ -164,6 +165,44 @@ def test_cost_model_predicts_from_timed_folds_and_priors():
         20 * SAFETY
     )
     assert costs.cheapest() == pytest.approx(5 * 1.5)
+    # with its features cached, a trial costs only its classifier fits
+    cached = costs.expected({"representation": "word+char", "classifier": "linear_svc"}, featurized=True)
+    assert cached[0] == pytest.approx(5 * 1.0 * SAFETY)
+
+
+def _finished(params: dict, value: float) -> optuna.trial.FrozenTrial:
+    dists = {k: optuna.distributions.CategoricalDistribution([v]) for k, v in params.items()}
+    return optuna.trial.create_trial(params=params, distributions=dists, value=value)
+
+
+def test_swaps_are_enqueued_once_the_queue_is_empty():
+    from textauto.config import RunConfig
+    from textauto.metrics import METRICS
+    from textauto.search import SwapClassifiers
+    from textauto.space import PORTFOLIO
+
+    waiting = (optuna.trial.TrialState.WAITING,)
+    study = optuna.create_study(direction="maximize")
+    swap = SwapClassifiers(RunConfig().space, METRICS["accuracy"], limit=1)
+    study.enqueue_trial({"representation": "char"})
+    study.add_trial(_finished(PORTFOLIO[1], 0.5))
+    study.add_trial(_finished(PORTFOLIO[0], 0.9))
+    swap(study, study.trials[-1])
+    assert len(study.get_trials(states=waiting)) == 1  # the queue comes first
+    study.tell(study.ask(), 0.1)
+    swap(study, study.trials[-1])
+    queued = study.get_trials(states=waiting)
+    # the best (word + linear_svc) with each other classifier; nbsvm on these features already ran
+    assert {t.system_attrs["fixed_params"]["classifier"] for t in queued} == {
+        "logreg",
+        "ridge",
+        "complement_nb",
+        "lightgbm",
+    }
+    assert all(t.user_attrs["swap_of"] == 2 for t in queued)
+    study.add_trial(_finished({**PORTFOLIO[3]}, 0.95))
+    swap(study, study.trials[-1])
+    assert len(study.get_trials(states=waiting)) == 4  # limit=1: one representation only
 
 
 def test_large_text_volume_chooses_a_holdout():

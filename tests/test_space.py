@@ -14,7 +14,7 @@ from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig, build_config
 from textauto.features import FEATURIZERS, REPRESENTATIONS
 from textauto.params import is_searched, spec_contains
-from textauto.space import PORTFOLIO, build_pipeline, portfolio_for
+from textauto.space import PORTFOLIO, build_pipeline, classifier_swaps, featurizer_key, portfolio_for
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 BRANCHES = list(itertools.product(REPRESENTATIONS, CLASSIFIERS))
@@ -161,3 +161,21 @@ def test_portfolio_respects_a_restricted_space():
     entries = portfolio_for(space, BuildContext())
     assert entries and all(e["classifier"] == "nbsvm" for e in entries)
     assert all("word.min_df" not in e for e in entries)  # a fixed value is not enqueued
+
+
+def test_classifier_swaps_keep_the_representation_and_try_every_other_classifier():
+    space = RunConfig().space
+    best = {**PORTFOLIO[2], "classifier": "linear_svc"}
+    swaps = classifier_swaps(best, space)
+    assert {s["classifier"] for s in swaps} == {"logreg", "nbsvm", "ridge", "complement_nb", "lightgbm"}
+    for swap in swaps:
+        assert featurizer_key(swap) == featurizer_key(best)
+        build_pipeline(FixedTrial(swap), space, BuildContext())  # complete and valid
+
+
+def test_classifier_swaps_respect_a_restricted_space():
+    overrides = {"space.classifiers": ["linear_svc", "logreg"], "space.logreg.C": {"low": 0.01, "high": 1.0}}
+    space = build_config(overrides=overrides).space
+    swaps = classifier_swaps({**PORTFOLIO[0]}, space)
+    assert [s["classifier"] for s in swaps] == ["logreg"]
+    assert "logreg.C" not in swaps[0]  # the default lies outside the declared range: sampled instead

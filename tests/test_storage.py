@@ -48,7 +48,7 @@ def test_two_workers_share_one_study(tmp_path, study_name):
         return subprocess.Popen(
             [
                 sys.executable, "-m", "textauto", "train", str(DEMO_TRAIN), "--storage", PG_URL,
-                "--study-name", study_name, "--n-trials", "12", "--time-budget", "120",
+                "--study-name", study_name, "--n-trials", "12", "--time-budget", "120", "--n-jobs", "1",
                 "--out", str(tmp_path / f"worker{i}"),
             ],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -120,8 +120,11 @@ class CostModel:
             self._classifier_unit, classifier / (weight * CLASSIFIER_WEIGHT.get(clf, 3.0))
         )
 
-    def expected(self, params: dict[str, Any]) -> tuple[float, float] | None:
-        """Expected (trial seconds, refit seconds) of ``params``; None before any fold was timed."""
+    def expected(self, params: dict[str, Any], featurized: bool = False) -> tuple[float, float] | None:
+        """Expected (trial seconds, refit seconds) of ``params``; None before any fold was timed.
+
+        ``featurized``: the folds' features are cached, so the trial costs only its classifier.
+        """
         if not self._features:
             return None
         rep, clf = self._key(params)
@@ -131,7 +134,7 @@ class CostModel:
             (rep, clf), self._classifier_unit * weight * CLASSIFIER_WEIGHT.get(clf, 3.0)
         )
         attrs = {"feature_seconds": features, "classifier_seconds": classifier}
-        seconds = self.n_folds * (features + classifier) * SAFETY
+        seconds = self.n_folds * ((0.0 if featurized else features) + classifier) * SAFETY
         return seconds, refit_seconds(params, attrs, self.train_fraction)
 
     def cheapest(self) -> float | None:

@@ -53,6 +53,8 @@ def leaderboard(trials: Sequence[Any], direction: str) -> pd.DataFrame:
     """One row per trial, best first: number, state, score, seconds, note, then parameters."""
     rows = []
     for t in trials:
+        if t.state == TrialState.WAITING:  # queued but never run (the budget ran out first)
+            continue
         duration = (
             (t.datetime_complete - t.datetime_start).total_seconds()
             if t.datetime_complete and t.datetime_start

@@ -90,7 +90,7 @@ def train(
     n_trials: Annotated[int | None, typer.Option(help="Stop after this many trials.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed [default: 0].")] = None,
     n_jobs: Annotated[
-        int | None, typer.Option(help="Trial processes sharing the study [default: 1].")
+        int | None, typer.Option(help="Trial processes sharing the study [default: -1, one per core].")
     ] = None,
     storage: Annotated[
         str | None, typer.Option(help="Optuna storage URL [default: SQLite in --out].")

@@ -52,8 +52,16 @@ class SearchConfig(_Strict):
     warm_start: bool = True
     pruning: bool = True
     max_trial_fraction: float = Field(default=0.4, gt=0.0, le=1.0)
-    n_jobs: int = Field(default=1, ge=1)
+    n_jobs: int = -1
     ensemble_size: int = Field(default=25, ge=0)
+    cache_mb: int = Field(default=512, ge=0)
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _jobs(cls, v: int) -> int:
+        if v != -1 and v < 1:
+            raise ValueError("must be -1 (all cores) or at least 1")
+        return v
 
     @field_validator("metric")
     @classmethod

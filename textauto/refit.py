@@ -18,12 +18,11 @@ from textauto.ensemble import (
     Candidate,
     EnsembleClassifier,
     OOFStore,
-    Selection,
     fit_temperature,
     greedy_selection,
     softmax,
 )
-from textauto.metrics import METRICS, Metric
+from textauto.metrics import METRICS
 from textauto.search import SearchResult, top_trials
 from textauto.space import build_pipeline
 from textauto.validation import ValidationPlan
@@ -65,28 +64,6 @@ def load_candidates(
     return out
 
 
-def choose_ensemble(
-    result: SearchResult,
-    store: OOFStore,
-    plan: ValidationPlan,
-    labels: np.ndarray,
-    metric: Metric,
-    rounds: int,
-    refit_budget: float,
-    predict_share: float = 0.0,
-) -> tuple[Selection, list[Candidate]] | None:
-    """The greedy selection over the best trials, or None when there is nothing to combine."""
-    classes = np.unique(labels)
-    y = np.searchsorted(classes, labels[plan.oof_rows])
-    best = result.best_trial
-    trials = [best, *(t for t in top_trials(result.study, metric, MAX_CANDIDATES) if t.number != best.number)]
-    candidates = load_candidates(trials, store, y, plan.train_fraction, predict_share)
-    if len(candidates) < 2 or candidates[0].number != best.number:
-        return None  # e.g. a winner validated on partial folds has no scores to compare
-    selection = greedy_selection(candidates, y, classes, metric, max_rounds=rounds, refit_budget=refit_budget)
-    return selection, candidates
-
-
 def fit_final(
     result: SearchResult,
     texts: list[str],
@@ -98,44 +75,59 @@ def fit_final(
     store: OOFStore | None,
     predict_rows: int = 0,
 ) -> FinalModel:
-    """Refit the ensemble (when it beats the best single pipeline on validation) or the best."""
+    """Refit the ensemble when it beats the best single pipeline on validation, else the best.
+
+    Either way the probabilities come from temperatures fitted on the out-of-fold scores (no
+    calibration refits); a best trial without stored scores (validated on partial folds) is
+    refit with its own calibration.
+    """
     X = np.asarray(texts, dtype=object)
     y = np.asarray(labels, dtype=object)
     metric = METRICS[cfg.search.metric]
     best = result.best_trial
-    chosen = None
-    if store is not None and cfg.search.ensemble_size > 1:
-        chosen = choose_ensemble(
-            result, store, plan, y, metric, cfg.search.ensemble_size, clock.left(), predict_rows / len(y)
+    classes = np.unique(y)
+    y_oof = np.searchsorted(classes, y[plan.oof_rows])
+    rounds = cfg.search.ensemble_size
+    candidates: list[Candidate] = []
+    if store is not None:
+        others = [t for t in top_trials(result.study, metric, MAX_CANDIDATES) if t.number != best.number]
+        trials = [best, *others] if rounds > 1 else [best]
+        candidates = load_candidates(trials, store, y_oof, plan.train_fraction, predict_rows / len(y))
+    if not candidates or candidates[0].number != best.number:
+        pipeline = build_pipeline(FixedTrial(best.params), cfg.space, replace(ctx, probability=True))
+        pipeline.fit(X, y)
+        return FinalModel(pipeline, float(best.value), None)
+
+    selection = None
+    if rounds > 1 and len(candidates) > 1:
+        selection = greedy_selection(
+            candidates, y_oof, classes, metric, max_rounds=rounds, refit_budget=clock.left()
         )
-    if chosen is not None:
-        selection, candidates = chosen
-        if len(selection.counts) > 1 and metric.better(selection.score, selection.single_score):
-            members = [c for c in candidates if c.number in selection.counts]
-            weights = selection.weights
-            plain = replace(ctx, probability=False)  # probabilities come from the temperatures
-            pipelines = [build_pipeline(FixedTrial(c.params), cfg.space, plain) for c in members]
-            ensemble = EnsembleClassifier(
-                [(f"trial-{c.number}", p) for c, p in zip(members, pipelines, strict=True)],
-                weights=[weights[c.number] for c in members],
-                temperatures=[c.temperature for c in members],
-            )
-            ensemble.fit(X, y)
-            info = {
-                "members": [
-                    {
-                        "trial": c.number,
-                        "weight": round(weights[c.number], 4),
-                        "temperature": round(c.temperature, 4),
-                        "pipeline": f"{c.params.get('representation')} + {c.params.get('classifier')}",
-                    }
-                    for c in members
-                ],
-                "validation_score": selection.score,
-                "best_single_score": selection.single_score,
-                "path": selection.path,
-            }
-            return FinalModel(ensemble, selection.score, info)
-    pipeline = build_pipeline(FixedTrial(best.params), cfg.space, replace(ctx, probability=True))
-    pipeline.fit(X, y)
-    return FinalModel(pipeline, float(best.value), None)
+    if selection and len(selection.counts) > 1 and metric.better(selection.score, selection.single_score):
+        weights = selection.weights
+        members = [c for c in candidates if c.number in weights]
+        info = {
+            "members": [
+                {
+                    "trial": c.number,
+                    "weight": round(weights[c.number], 4),
+                    "temperature": round(c.temperature, 4),
+                    "pipeline": f"{c.params.get('representation')} + {c.params.get('classifier')}",
+                }
+                for c in members
+            ],
+            "validation_score": selection.score,
+            "best_single_score": selection.single_score,
+            "path": selection.path,
+        }
+        score = selection.score
+    else:
+        members, weights, info, score = candidates[:1], {best.number: 1.0}, None, float(best.value)
+    plain = replace(ctx, probability=False)  # probabilities come from the temperatures
+    ensemble = EnsembleClassifier(
+        [(f"trial-{c.number}", build_pipeline(FixedTrial(c.params), cfg.space, plain)) for c in members],
+        weights=[weights[c.number] for c in members],
+        temperatures=[c.temperature for c in members],
+    )
+    ensemble.fit(X, y)
+    return FinalModel(ensemble, score, info)

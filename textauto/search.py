@@ -22,9 +22,10 @@ from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig
 from textauto.ensemble import OOFStore, class_scores
 from textauto.exceptions import SearchError
+from textauto.feature_cache import FeatureCache, Featurized
 from textauto.metrics import METRICS, Metric
-from textauto.parallel import join_workers, start_workers
-from textauto.space import build_pipeline, portfolio_for
+from textauto.parallel import join_workers, resolve_n_jobs, start_workers
+from textauto.space import build_pipeline, classifier_swaps, featurizer_key, portfolio_for
 from textauto.validation import ValidationPlan
 
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
@@ -33,6 +34,7 @@ TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 # within this share of the budget (the best pipeline's refit is always held back).
 ENSEMBLE_RESERVE_MEMBERS = 3
 ENSEMBLE_RESERVE_FRACTION = 0.2
+SWAPPED_REPRESENTATIONS = 2  # leading representations tried with every classifier
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Objective:
         reserve: Callable[[], float],
         max_trial_seconds: float,
         oof: OOFStore | None = None,
+        cache: FeatureCache | None = None,
     ) -> None:
         self.texts = np.asarray(texts, dtype=object)
         self.labels = np.asarray(labels, dtype=object)
@@ -76,6 +79,7 @@ class Objective:
         self.max_trial_seconds = max_trial_seconds
         self.costs = CostModel(plan.train_fraction, len(plan.splits))
         self.oof = oof
+        self.cache = cache if cache is not None else FeatureCache(0)
         self.classes = np.unique(self.labels)
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -95,7 +99,8 @@ class Objective:
 
     def _skip_if_unaffordable(self, trial: optuna.Trial) -> None:
         """Skip a configuration expected to take longer than the time left, refit included."""
-        expected = self.costs.expected(trial.params)
+        featurized = (featurizer_key(trial.params), 0) in self.cache
+        expected = self.costs.expected(trial.params, featurized=featurized)
         if expected is None:
             return
         seconds, refit = expected
@@ -113,21 +118,30 @@ class Objective:
         classifier_times: list[float] = []
         started = time.monotonic()
         n_folds = len(self.plan.splits)
+        key = featurizer_key(trial.params)
+        reused = 0
         for step, (train, val) in enumerate(self.plan.splits):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                t0 = time.monotonic()
-                featurizer = clone(features)
-                X_train = featurizer.fit_transform(self.texts[train])
-                X_val = featurizer.transform(self.texts[val])
+                featurized = self.cache.get((key, step))
+                if featurized is None:
+                    t0 = time.monotonic()
+                    featurizer = clone(features)
+                    X_train = featurizer.fit_transform(self.texts[train])
+                    X_val = featurizer.transform(self.texts[val])
+                    featurized = Featurized(X_train, X_val, time.monotonic() - t0)
+                    self.cache.put((key, step), featurized)
+                else:
+                    reused += 1
                 t1 = time.monotonic()
-                model = clone(classifier).fit(X_train, self.labels[train])
+                model = clone(classifier).fit(featurized.X_train, self.labels[train])
                 t2 = time.monotonic()
-                scores.append(self.metric(model, X_val, self.labels[val]))
+                scores.append(self.metric(model, featurized.X_val, self.labels[val]))
                 if self.oof is not None:
-                    fold_class_scores.append(class_scores(model, X_val, self.classes))
-            feature_times.append(t1 - t0)
+                    fold_class_scores.append(class_scores(model, featurized.X_val, self.classes))
+            feature_times.append(featurized.seconds)
             classifier_times.append(t2 - t1)
+            trial.set_user_attr("reused_folds", reused)
             trial.set_user_attr("feature_seconds", statistics.fmean(feature_times))
             trial.set_user_attr("classifier_seconds", statistics.fmean(classifier_times))
             trial.report(statistics.fmean(scores), step)
@@ -146,6 +160,30 @@ class Objective:
             # rows in the order of ValidationPlan.oof_rows, for ensemble selection
             self.oof.save(trial.number, np.concatenate(fold_class_scores))
         return statistics.fmean(scores)
+
+
+class SwapClassifiers:
+    """Once nothing is queued, try the best trial's representation with the other classifiers.
+
+    Done for the first ``limit`` representations that lead the study; with the feature cache
+    these trials cost a classifier fit each.
+    """
+
+    def __init__(self, space: SpaceConfig, metric: Metric, limit: int = SWAPPED_REPRESENTATIONS) -> None:
+        self.space = space
+        self.metric = metric
+        self.limit = limit
+        self.done: set[str] = set()
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if len(self.done) >= self.limit or study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            return
+        top = top_trials(study, self.metric, 1)
+        if not top or featurizer_key(top[0].params) in self.done:
+            return
+        self.done.add(featurizer_key(top[0].params))
+        for params in classifier_swaps(top[0].params, self.space):
+            study.enqueue_trial(params, user_attrs={"swap_of": top[0].number}, skip_if_exists=True)
 
 
 def create_study(
@@ -231,31 +269,33 @@ def run_search(
                 study.enqueue_trial(params, user_attrs={"portfolio": True})
 
     # An in-memory study cannot be shared between processes.
-    n_jobs = s.n_jobs if storage is not None else 1
+    n_jobs = resolve_n_jobs(s.n_jobs) if storage is not None else 1
+    total = None if clock.deadline is None else clock.left()
+    max_trial = total * s.max_trial_fraction if total is not None else float("inf")
+
+    def reserve(study: optuna.Study) -> float:
+        """Time held back for the refit: the best pipeline's, or that of a few ensemble members."""
+        top = top_trials(study, metric, ENSEMBLE_RESERVE_MEMBERS)
+        if not top:
+            return 0.0
+        frac = plan.train_fraction
+        # with out-of-fold scores, probabilities come from a temperature: no calibration refits
+        single = refit_seconds(top[0].params, top[0].user_attrs, frac, calibrated=oof is None)
+        if oof is None or s.ensemble_size < 2 or total is None:
+            return single
+        members = sum(refit_seconds(t.params, t.user_attrs, frac, calibrated=False) for t in top)
+        return max(single, min(members, ENSEMBLE_RESERVE_FRACTION * total))
 
     def search(study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:
-        total = None if clock.deadline is None else clock.left()
-
-        def reserve() -> float:
-            """Time held back for the refit: the best pipeline's, or that of a few ensemble members."""
-            top = top_trials(study, metric, ENSEMBLE_RESERVE_MEMBERS)
-            if not top:
-                return 0.0
-            frac = plan.train_fraction
-            single = refit_seconds(top[0].params, top[0].user_attrs, frac)
-            if oof is None or s.ensemble_size < 2 or total is None:
-                return single
-            members = sum(refit_seconds(t.params, t.user_attrs, frac, calibrated=False) for t in top)
-            return max(single, min(members, ENSEMBLE_RESERVE_FRACTION * total))
-
-        max_trial = total * s.max_trial_fraction if total is not None else float("inf")
+        cache = FeatureCache(s.cache_mb * 2**20)
         objective = Objective(
-            texts, labels, plan, metric, config.space, ctx, clock, reserve, max_trial, oof=oof
-        )
+            texts, labels, plan, metric, config.space, ctx, clock, lambda: reserve(study), max_trial,
+            oof=oof, cache=cache,
+        )  # fmt: skip
 
         def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:
             cheapest = objective.costs.cheapest() or 0.0
-            if clock.left() <= reserve() + cheapest:
+            if clock.left() <= reserve(study) + cheapest:
                 study.stop()
 
         # n_trials counts the study's finished trials, so workers sharing a study stop together.
@@ -280,8 +320,10 @@ def run_search(
         search(mine, ())
 
     workers = start_workers(n_jobs - 1, worker) if n_jobs > 1 else []
-    search(study, callbacks)
-    join_workers(workers, clock.left(), study)
+    swaps = [SwapClassifiers(config.space, metric)] if s.warm_start else []
+    search(study, [*swaps, *callbacks])
+    # Workers get until the refit must start; a trial still running then is stopped.
+    join_workers(workers, clock.left() - reserve(study), study)
     best = _best_or_none(study) or _best_partial(study, metric)
     if best is None:
         errors = [t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL]

@@ -32,6 +32,14 @@ def build_pipeline(trial: Any, space: SpaceConfig, ctx: BuildContext) -> Pipelin
     return Pipeline([("features", features), ("clf", component.build(params, ctx))])
 
 
+def featurizer_key(params: dict[str, Any]) -> str:
+    """The part of a trial's parameters that determines its representation, as a string."""
+    representation = params["representation"]
+    prefixes = tuple(f"{name}." for name in REPRESENTATIONS[representation])
+    own = sorted((k, v) for k, v in params.items() if k.startswith(prefixes))
+    return repr((representation, own))
+
+
 def needs_calibration(params: dict[str, Any]) -> bool:
     """Whether the classifier of these parameters lacks ``predict_proba`` of its own."""
     name = params.get("classifier")
@@ -90,21 +98,54 @@ PORTFOLIO: list[dict[str, Any]] = [
 ]
 
 
+# Sound settings of each classifier, for trying it on a representation that won.
+CLASSIFIER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "linear_svc": {"C": 0.5, "class_weight": "none"},
+    "logreg": {"C": 20.0, "class_weight": "none"},
+    "nbsvm": {"C": 1.0, "alpha": 1.0, "class_weight": "none"},
+    "ridge": {"alpha": 1.0, "class_weight": "none"},
+    "complement_nb": {"alpha": 0.3, "norm": False},
+    "lightgbm": {
+        "n_estimators": 100, "learning_rate": 0.15, "num_leaves": 16, "min_child_samples": 5,
+        "colsample_bytree": 0.1, "reg_lambda": 0.01, "class_weight": "none",
+    },
+}  # fmt: skip
+
+
+def _expressible(entry: dict[str, Any], space: SpaceConfig) -> dict[str, Any] | None:
+    """``entry`` cut to the parameters ``space`` searches (and whose values it allows)."""
+    if entry["representation"] not in space.representations or entry["classifier"] not in space.classifiers:
+        return None
+    kept = {"representation": entry["representation"], "classifier": entry["classifier"]}
+    for key, value in entry.items():
+        component, _, param = key.partition(".")
+        if not param:
+            continue
+        specs = space.specs(component)
+        if param in specs and is_searched(specs[param]) and spec_contains(specs[param], value):
+            kept[key] = value
+    return kept
+
+
 def portfolio_for(space: SpaceConfig, ctx: BuildContext) -> list[dict[str, Any]]:
     """The portfolio entries this space can express, each cut to the parameters it declares."""
-    entries = []
-    for entry in PORTFOLIO:
-        if entry["representation"] not in space.representations:
+    return [kept for entry in PORTFOLIO if (kept := _expressible(entry, space)) is not None]
+
+
+def classifier_swaps(params: dict[str, Any], space: SpaceConfig) -> list[dict[str, Any]]:
+    """``params``' representation with each other classifier at its defaults.
+
+    Their features come from the cache, so they cost only a classifier fit, and they give the
+    ensemble diverse members on the strongest representation.
+    """
+    prefixes = tuple(f"{name}." for name in REPRESENTATIONS[params["representation"]])
+    features = {k: v for k, v in params.items() if k.startswith(prefixes)}
+    swaps = []
+    for name, defaults in CLASSIFIER_DEFAULTS.items():
+        if name == params["classifier"]:
             continue
-        if entry["classifier"] not in space.classifiers:
-            continue
-        kept = {"representation": entry["representation"], "classifier": entry["classifier"]}
-        for key, value in entry.items():
-            component, _, param = key.partition(".")
-            if not param:
-                continue
-            specs = space.specs(component)
-            if param in specs and is_searched(specs[param]) and spec_contains(specs[param], value):
-                kept[key] = value
-        entries.append(kept)
-    return entries
+        entry = {"representation": params["representation"], "classifier": name, **features}
+        entry.update({f"{name}.{k}": v for k, v in defaults.items()})
+        if (kept := _expressible(entry, space)) is not None:
+            swaps.append(kept)
+    return swaps
