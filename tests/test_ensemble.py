@@ -203,3 +203,48 @@ def test_train_writes_the_ensemble_into_manifest_and_report(invoke, tmp_path):
     assert "## Saved model: an ensemble" in (out / "report.md").read_text()
     complete = manifest["trials"]["complete"]
     assert len(list((out / "cache" / "oof").glob("trial-*.npy"))) == complete
+
+
+def test_members_with_equal_featurizers_share_one_fitted_copy(demo):
+    import pickle
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts, labels = demo
+    X = np.asarray(texts, dtype=object)
+
+    def member(clf):
+        return Pipeline([("features", TfidfVectorizer(ngram_range=(1, 2))), ("clf", clf)])
+
+    members = [("svc", member(LinearSVC())), ("nb", member(MultinomialNB())), ("lr", LogisticRegression())]
+    members[2] = ("lr", Pipeline([("features", TfidfVectorizer()), ("clf", LogisticRegression())]))
+    ens = EnsembleClassifier(members, temperatures=[0.5, 1.0, 1.0]).fit(X, labels)
+    (_, svc), (_, nb), (_, lr) = ens.estimators_
+    assert svc.steps[0][1] is nb.steps[0][1] and lr.steps[0][1] is not svc.steps[0][1]
+    expected = (
+        softmax(svc.decision_function(X) / 0.5)
+        + softmax(nb.predict_log_proba(X))
+        + softmax(lr.decision_function(X))
+    ) / 3
+    assert np.allclose(ens.predict_proba(X), expected, atol=1e-5)
+    restored = pickle.loads(pickle.dumps(ens))
+    (_, svc2), (_, nb2), _ = restored.estimators_
+    assert svc2.steps[0][1] is nb2.steps[0][1]  # shared on disk too
+    assert np.allclose(restored.predict_proba(X), expected, atol=1e-5)
+
+
+def test_a_shared_featurizer_is_counted_once_in_the_refit_budget():
+    y = np.arange(120) % 3
+    half = np.arange(120) < 60
+    a = Candidate(
+        0, {}, softmax(_scores(y, half, 3.0, 0.5)), 1.0, 10.0, feature_key="word", feature_seconds=8.0
+    )
+    b = Candidate(
+        1, {}, softmax(_scores(y, ~half, 3.0, 0.5)), 1.0, 10.0, feature_key="word", feature_seconds=8.0
+    )
+    # b alone would not fit in 12 s beside a, but sharing a's featurizer it costs 2 s more
+    sel = greedy_selection([a, b], y, CLASSES, METRICS["accuracy"], refit_budget=12.0)
+    assert set(sel.counts) == {0, 1}
+    b.feature_key = "char"
+    sel = greedy_selection([a, b], y, CLASSES, METRICS["accuracy"], refit_budget=12.0)
+    assert set(sel.counts) == {0}

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from textauto.metrics import Metric
@@ -104,7 +106,14 @@ class Candidate:
     params: dict[str, Any]
     proba: np.ndarray
     temperature: float
-    refit_seconds: float
+    refit_seconds: float  # featurizer and classifier
+    feature_key: str = ""  # members with the same key share one fitted featurizer
+    feature_seconds: float = 0.0  # the featurizer's part of refit_seconds
+
+    def cost_beside(self, keys: set[str]) -> float:
+        """Refit seconds this member adds to members whose featurizers are ``keys``."""
+        shared = self.feature_key and self.feature_key in keys
+        return self.refit_seconds - (self.feature_seconds if shared else 0.0)
 
 
 @dataclass
@@ -136,7 +145,8 @@ def greedy_selection(
     ``y`` holds the column index in ``classes`` of each out-of-fold row's true label.
 
     A candidate that would push the members' summed refit time past ``refit_budget`` is not
-    added. Ties on the metric go to the lower log loss, so no member is added for nothing.
+    added (a featurizer shared with a member already in counts once). Ties on the metric go
+    to the lower log loss, so no member is added for nothing.
     The returned selection is the best prefix of the path.
     """
     rows = np.arange(len(y))
@@ -152,6 +162,7 @@ def greedy_selection(
     total = first.proba.astype(np.float64)
     counts: Counter[int] = Counter({first.number: 1})
     spent = first.refit_seconds
+    keys = {first.feature_key}
     best_key = key(total)
     best_counts = dict(counts)
     single = metric.from_proba(labels, total, classes)
@@ -160,7 +171,7 @@ def greedy_selection(
         n = sum(counts.values())
         choice = None
         for c in candidates:
-            if c.number not in counts and spent + c.refit_seconds > refit_budget:
+            if c.number not in counts and spent + c.cost_beside(keys) > refit_budget:
                 continue
             k = key((total + c.proba) / (n + 1))
             if choice is None or k > choice[0]:
@@ -169,7 +180,8 @@ def greedy_selection(
             break
         k, c = choice
         if c.number not in counts:
-            spent += c.refit_seconds
+            spent += c.cost_beside(keys)
+            keys.add(c.feature_key)
         counts[c.number] += 1
         total = total + c.proba
         path.append(metric.from_proba(labels, total / (n + 1), classes))
@@ -207,11 +219,23 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"{label}: {len(values)} values for {n} estimators")
         y = np.asarray(y)
         self.classes_ = np.unique(y)
+        heads: dict[str, tuple[list[tuple[str, Any]], Any]] = {}  # featurizer hash -> fitted, X
         fitted = []
         for name, estimator in self.estimators:
             if on_member is not None:
                 on_member(name)
-            fitted.append((name, clone(estimator).fit(X, y)))
+            if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
+                fitted.append((name, clone(estimator).fit(X, y)))
+                continue
+            # Members whose featurizing steps are equal share one fitted copy of them, in
+            # memory and on disk (pickle keeps shared references), and transform once.
+            key = joblib.hash(estimator.steps[:-1])
+            if key not in heads:
+                head = Pipeline([(n, clone(step)) for n, step in estimator.steps[:-1]])
+                heads[key] = (head.steps, head.fit_transform(X, y))
+            steps, Xt = heads[key]
+            last_name, last = estimator.steps[-1]
+            fitted.append((name, Pipeline([*steps, (last_name, clone(last).fit(Xt, y))])))
         self.estimators_ = fitted
         weights = np.ones(n) if self.weights is None else np.asarray(self.weights, dtype=np.float64)
         self.weights_ = weights / weights.sum()
@@ -220,9 +244,17 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
+        transformed: dict[tuple[int, ...], Any] = {}  # shared featurizers transform once
         total = None
         for (_, model), w, t in zip(self.estimators_, self.weights_, self.temperatures_, strict=True):
-            p = w * softmax(class_scores(model, X, self.classes_).astype(np.float64) / t)
+            if isinstance(model, Pipeline) and len(model.steps) > 1:
+                head = tuple(id(step) for _, step in model.steps[:-1])
+                if head not in transformed:
+                    transformed[head] = model[:-1].transform(X)
+                scores = class_scores(model.steps[-1][1], transformed[head], self.classes_)
+            else:
+                scores = class_scores(model, X, self.classes_)
+            p = w * softmax(scores.astype(np.float64) / t)
             total = p if total is None else total + p
         return total
 

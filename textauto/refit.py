@@ -24,7 +24,7 @@ from textauto.ensemble import (
 )
 from textauto.metrics import METRICS
 from textauto.search import SearchResult, top_trials
-from textauto.space import build_pipeline
+from textauto.space import build_pipeline, featurizer_key
 from textauto.validation import ValidationPlan
 
 MAX_CANDIDATES = 20  # best completed trials considered for the ensemble
@@ -59,8 +59,15 @@ def load_candidates(
         seen.add(key)
         temperature = fit_temperature(scores, y)
         cost = refit_seconds(t.params, t.user_attrs, train_fraction, calibrated=False)
-        cost += float(t.user_attrs.get("feature_seconds", 0.0)) * predict_share * SAFETY
-        out.append(Candidate(t.number, dict(t.params), softmax(scores / temperature), temperature, cost))
+        features = float(t.user_attrs.get("feature_seconds", 0.0)) * SAFETY
+        cost += features * predict_share
+        proba = softmax(scores / temperature)
+        out.append(
+            Candidate(
+                t.number, dict(t.params), proba, temperature, cost,
+                feature_key=featurizer_key(t.params), feature_seconds=features * (1 + predict_share),
+            )
+        )  # fmt: skip
     return out
 
 

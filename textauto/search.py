@@ -35,6 +35,8 @@ TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 ENSEMBLE_RESERVE_MEMBERS = 3
 ENSEMBLE_RESERVE_FRACTION = 0.2
 SWAPPED_REPRESENTATIONS = 2  # leading representations tried with every classifier
+TIMED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+WORKER_POLL = 0.25  # seconds between a waiting worker's looks at the study
 
 
 @dataclass
@@ -99,6 +101,7 @@ class Objective:
 
     def _skip_if_unaffordable(self, trial: optuna.Trial) -> None:
         """Skip a configuration expected to take longer than the time left, refit included."""
+        self.costs.sync(trial.study.get_trials(deepcopy=False, states=TIMED))
         featurized = (featurizer_key(trial.params), 0) in self.cache
         expected = self.costs.expected(trial.params, featurized=featurized)
         if expected is None:
@@ -317,6 +320,12 @@ def run_search(
     def worker(index: int) -> None:
         # A fresh study object (and database connection) per process, its own sampler seed.
         mine, _ = create_study(storage, s.study_name, metric.direction, s.seed + index, s.pruning)
+        # Start once a fold has been timed: with no costs known, a worker could pick a trial
+        # far too slow for the data (the cost model learns from every worker's trials).
+        while clock.left() > 0 and not any(
+            "classifier_seconds" in t.user_attrs for t in mine.get_trials(deepcopy=False)
+        ):
+            time.sleep(WORKER_POLL)
         search(mine, ())
 
     workers = start_workers(n_jobs - 1, worker) if n_jobs > 1 else []
