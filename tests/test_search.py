@@ -165,6 +165,21 @@ def test_cost_model_predicts_from_timed_folds_and_priors():
         20 * SAFETY
     )
     assert costs.cheapest() == pytest.approx(5 * 1.5)
+    # featurizing is priced by the n-gram orders counted: word 1-3-grams cost 3/2 of 1-2-grams
+    costs = CostModel(train_fraction=0.8, n_folds=1)
+    costs.record({"representation": "word", "classifier": "linear_svc", "word.ngram_max": 2},
+                 {"feature_seconds": 2.0, "classifier_seconds": 0.0})  # fmt: skip
+    trigrams = {"representation": "word", "classifier": "linear_svc", "word.ngram_max": 3}
+    assert costs.expected(trigrams)[0] == pytest.approx(3.0 * SAFETY)
+    costs = CostModel(train_fraction=0.8, n_folds=5)
+    costs.record(
+        {"representation": "word", "classifier": "linear_svc"},
+        {"feature_seconds": 1.0, "classifier_seconds": 0.5},
+    )
+    costs.record(
+        {"representation": "word+char", "classifier": "linear_svc"},
+        {"feature_seconds": 3.0, "classifier_seconds": 1.0},
+    )
     # with its features cached, a trial costs only its classifier fits
     cached = costs.expected({"representation": "word+char", "classifier": "linear_svc"}, featurized=True)
     assert cached[0] == pytest.approx(5 * 1.0 * SAFETY)
@@ -179,13 +194,14 @@ def test_swaps_are_enqueued_once_the_queue_is_empty():
     from textauto.config import RunConfig
     from textauto.metrics import METRICS
     from textauto.search import SwapClassifiers
-    from textauto.space import PORTFOLIO
+    from textauto.space import PORTFOLIO, classifier_swaps
 
     waiting = (optuna.trial.TrialState.WAITING,)
     study = optuna.create_study(direction="maximize")
     swap = SwapClassifiers(RunConfig().space, METRICS["accuracy"], limit=1)
     study.enqueue_trial({"representation": "char"})
-    study.add_trial(_finished(PORTFOLIO[1], 0.5))
+    nbsvm = next(p for p in classifier_swaps(PORTFOLIO[0], RunConfig().space) if p["classifier"] == "nbsvm")
+    study.add_trial(_finished(nbsvm, 0.5))
     study.add_trial(_finished(PORTFOLIO[0], 0.9))
     swap(study, study.trials[-1])
     assert len(study.get_trials(states=waiting)) == 1  # the queue comes first

@@ -69,11 +69,13 @@ PORTFOLIO: list[dict[str, Any]] = [
         "linear_svc.C": 0.5,
         "linear_svc.class_weight": "none",
     },
-    {  # NB-SVM on word 1-2-grams (Wang & Manning 2012): strong on sentiment
+    {  # NB-SVM on word 1-3-grams seen twice (Wang & Manning 2012; Mesnil et al. 2014): strong
+        # on sentiment
         "representation": "word",
         "classifier": "nbsvm",
         **WORD_DEFAULTS,
-        "word.ngram_max": 2,
+        "word.ngram_max": 3,
+        "word.min_df": 2,
         "nbsvm.C": 1.0,
         "nbsvm.alpha": 1.0,
         "nbsvm.class_weight": "none",
