@@ -61,7 +61,7 @@ def test_warm_start_portfolio_runs_first(demo):
     first = est.study_.trials[0]
     assert first.user_attrs.get("portfolio") is True
     assert first.params["representation"] == "word" and first.params["classifier"] == "linear_svc"
-    assert first.params["linear_svc.C"] == 0.5
+    assert first.params["linear_svc.C"] == 1.0  # the hand-written baseline
 
 
 def test_resume_after_kill_continues_the_same_study(tmp_path):

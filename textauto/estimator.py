@@ -150,6 +150,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
             callbacks=list(self.callbacks or ()),
             user_attrs={"data_fingerprint": data.fingerprint()},
             oof=store,
+            predict_share=predict_rows / len(texts),
         )
         t0 = time.monotonic()
         final = fit_final(result, texts, labels, cfg, ctx, plan, clock, store, predict_rows)

@@ -22,7 +22,7 @@ from textauto.ensemble import (
     greedy_selection,
     softmax,
 )
-from textauto.metrics import METRICS
+from textauto.metrics import METRICS, Metric
 from textauto.search import SearchResult, top_trials
 from textauto.space import build_pipeline, featurizer_key
 from textauto.validation import ValidationPlan
@@ -71,6 +71,34 @@ def load_candidates(
     return out
 
 
+def _affordable_best(
+    result: SearchResult,
+    metric: Metric,
+    plan: ValidationPlan,
+    clock: Clock,
+    store: OOFStore | None,
+    predict_share: float,
+) -> FrozenTrial:
+    """The best trial, or when its refit can no longer finish in time, the best one that can.
+
+    The search holds back the best trial's refit, but a trial finishing last may lead with a
+    refit longer than what is left; the budget is kept rather than the last few tenths.
+    """
+    best = result.best_trial
+    if best.user_attrs.get("partial"):
+        return best
+
+    def cost(t: FrozenTrial) -> float:
+        seconds = refit_seconds(t.params, t.user_attrs, plan.train_fraction, calibrated=store is None)
+        return seconds + float(t.user_attrs.get("feature_seconds", 0.0)) * predict_share * SAFETY
+
+    left = clock.left()
+    if cost(best) <= left:
+        return best
+    ranked = top_trials(result.study, metric, MAX_CANDIDATES)
+    return next((t for t in ranked if cost(t) <= left), min(ranked, key=cost, default=best))
+
+
 def fit_final(
     result: SearchResult,
     texts: list[str],
@@ -91,7 +119,7 @@ def fit_final(
     X = np.asarray(texts, dtype=object)
     y = np.asarray(labels, dtype=object)
     metric = METRICS[cfg.search.metric]
-    best = result.best_trial
+    best = result.best_trial = _affordable_best(result, metric, plan, clock, store, predict_rows / len(y))
     classes = np.unique(y)
     y_oof = np.searchsorted(classes, y[plan.oof_rows])
     rounds = cfg.search.ensemble_size

@@ -17,7 +17,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from sklearn.base import clone
 
-from textauto.budget import Clock, CostModel, refit_seconds
+from textauto.budget import SAFETY, Clock, CostModel, refit_seconds
 from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig
 from textauto.ensemble import OOFStore, class_scores
@@ -26,6 +26,7 @@ from textauto.feature_cache import FeatureCache, Featurized
 from textauto.metrics import METRICS, Metric
 from textauto.parallel import join_workers, resolve_n_jobs, start_workers
 from textauto.space import build_pipeline, classifier_swaps, featurizer_key, portfolio_for
+from textauto.timeout import TrialTimeout, time_limit
 from textauto.validation import ValidationPlan
 
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
@@ -120,28 +121,43 @@ class Objective:
         feature_times: list[float] = []
         classifier_times: list[float] = []
         started = time.monotonic()
+        # No trial may run into the refit's time, nor past its share of the budget (except the
+        # first: on data too large for any trial, a model validated on one fold beats none).
+        limit = self.clock.left() - self.reserve()
+        if self.costs.cheapest() is not None:
+            limit = min(limit, self.max_trial_seconds)
         n_folds = len(self.plan.splits)
         key = featurizer_key(trial.params)
         reused = 0
         for step, (train, val) in enumerate(self.plan.splits):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                featurized = self.cache.get((key, step))
-                if featurized is None:
-                    t0 = time.monotonic()
-                    featurizer = clone(features)
-                    X_train = featurizer.fit_transform(self.texts[train])
-                    X_val = featurizer.transform(self.texts[val])
-                    featurized = Featurized(X_train, X_val, time.monotonic() - t0)
-                    self.cache.put((key, step), featurized)
-                else:
-                    reused += 1
-                t1 = time.monotonic()
-                model = clone(classifier).fit(featurized.X_train, self.labels[train])
-                t2 = time.monotonic()
-                scores.append(self.metric(model, featurized.X_val, self.labels[val]))
-                if self.oof is not None:
-                    fold_class_scores.append(class_scores(model, featurized.X_val, self.classes))
+            t0 = t1 = time.monotonic()
+            featurized = None
+            try:
+                with warnings.catch_warnings(), time_limit(started + limit - t0):
+                    warnings.simplefilter("ignore")
+                    featurized = self.cache.get((key, step))
+                    if featurized is None:
+                        featurizer = clone(features)
+                        X_train = featurizer.fit_transform(self.texts[train])
+                        X_val = featurizer.transform(self.texts[val])
+                        featurized = Featurized(X_train, X_val, time.monotonic() - t0)
+                        self.cache.put((key, step), featurized)
+                    else:
+                        reused += 1
+                    t1 = time.monotonic()
+                    model = clone(classifier).fit(featurized.X_train, self.labels[train])
+                    t2 = time.monotonic()
+                    scores.append(self.metric(model, featurized.X_val, self.labels[val]))
+                    if self.oof is not None:
+                        fold_class_scores.append(class_scores(model, featurized.X_val, self.classes))
+            except TrialTimeout:
+                # What it took so far is a lower bound on its cost: the cost model learns it.
+                now = time.monotonic()
+                in_features = featurized is None
+                trial.set_user_attr("feature_seconds", now - t0 if in_features else featurized.seconds)
+                trial.set_user_attr("classifier_seconds", 0.0 if in_features else now - t1)
+                trial.set_user_attr("stopped", f"stopped: over its time limit of {max(limit, 0):.1f}s")
+                raise optuna.TrialPruned() from None
             feature_times.append(featurized.seconds)
             classifier_times.append(t2 - t1)
             trial.set_user_attr("reused_folds", reused)
@@ -252,10 +268,13 @@ def run_search(
     callbacks: Sequence[TrialCallback] = (),
     user_attrs: dict[str, Any] | None = None,
     oof: OOFStore | None = None,
+    predict_share: float = 0.0,
 ) -> SearchResult:
     """Run the Optuna study until ``n_trials`` or the clock (less the refit reserve) runs out.
 
     With ``oof``, every completed trial leaves its out-of-fold scores there for ensembling.
+    ``predict_share``: the caller predicts this many times the training rows after the refit
+    (a test set), within the budget; featurizing them is held back too.
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     logging.getLogger("optuna").setLevel(logging.ERROR)
@@ -282,11 +301,18 @@ def run_search(
         if not top:
             return 0.0
         frac = plan.train_fraction
+
+        def predicting(t: FrozenTrial) -> float:
+            return float(t.user_attrs.get("feature_seconds", 0.0)) * predict_share * SAFETY
+
         # with out-of-fold scores, probabilities come from a temperature: no calibration refits
         single = refit_seconds(top[0].params, top[0].user_attrs, frac, calibrated=oof is None)
+        single += predicting(top[0])
         if oof is None or s.ensemble_size < 2 or total is None:
             return single
-        members = sum(refit_seconds(t.params, t.user_attrs, frac, calibrated=False) for t in top)
+        members = sum(
+            refit_seconds(t.params, t.user_attrs, frac, calibrated=False) + predicting(t) for t in top
+        )
         return max(single, min(members, ENSEMBLE_RESERVE_FRACTION * total))
 
     def search(study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:

@@ -66,7 +66,7 @@ PORTFOLIO: list[dict[str, Any]] = [
         "classifier": "linear_svc",
         **WORD_DEFAULTS,
         "word.ngram_max": 2,
-        "linear_svc.C": 0.5,
+        "linear_svc.C": 1.0,
         "linear_svc.class_weight": "none",
     },
     {  # NB-SVM on word 1-3-grams seen twice (Wang & Manning 2012; Mesnil et al. 2014): strong
@@ -103,7 +103,7 @@ PORTFOLIO: list[dict[str, Any]] = [
 # Sound settings of each classifier, for trying it on a representation that won.
 CLASSIFIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "linear_svc": {"C": 0.5, "class_weight": "none"},
-    "logreg": {"C": 20.0, "class_weight": "none"},
+    "logreg": {"C": 4.0, "class_weight": "none"},
     "nbsvm": {"C": 1.0, "alpha": 1.0, "class_weight": "none"},
     "ridge": {"alpha": 1.0, "class_weight": "none"},
     "complement_nb": {"alpha": 0.3, "norm": False},
