@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -174,9 +175,11 @@ def main() -> None:
     parser.add_argument("datasets", nargs="*", help="default: every set in ../shared/datasets")
     parser.add_argument("--budget", type=float, default=120.0)
     parser.add_argument("--out", type=Path, default=None, help="keep the bundles and curves here")
-    parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more `textauto train` options")
-    args = parser.parse_args()
-    extra = [a for a in args.extra if a != "--"]
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    parser.epilog = "after --: more `textauto train` options"
+    args = parser.parse_args(argv[:cut])
+    extra = argv[cut + 1 :]
     out_root = args.out or Path(tempfile.mkdtemp(prefix="textauto-bench-"))
     out_root.mkdir(parents=True, exist_ok=True)
     print(f"textauto benchmark · budget {args.budget:g} s · {os.cpu_count()} cores · output in {out_root}")

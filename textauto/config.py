@@ -51,7 +51,7 @@ class SearchConfig(_Strict):
     study_name: str = "textauto"
     warm_start: bool = True
     pruning: bool = True
-    max_trial_fraction: float = Field(default=0.4, gt=0.0, le=1.0)
+    max_trial_fraction: float = Field(default=0.5, gt=0.0, le=1.0)
     n_jobs: int = -1
     ensemble_size: int = Field(default=25, ge=0)
     cache_mb: int = Field(default=512, ge=0)
