@@ -95,7 +95,9 @@ CLASSIFIERS = {
         Component(
             # C up to 10: liblinear runs in one C call the trial time limit cannot interrupt,
             # and on long texts a high C runs for minutes (44 s for one imdb fold at C=72)
-            "linear_svc", {"C": log_range(0.005, 10.0), "class_weight": CLASS_WEIGHT}, build_linear_svc
+            "linear_svc",
+            {"C": log_range(0.005, 10.0), "class_weight": CLASS_WEIGHT},
+            build_linear_svc,
         ),
         Component(
             "sgd",
