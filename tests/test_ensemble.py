@@ -248,3 +248,33 @@ def test_a_shared_featurizer_is_counted_once_in_the_refit_budget():
     b.feature_key = "char"
     sel = greedy_selection([a, b], y, CLASSES, METRICS["accuracy"], refit_budget=12.0)
     assert set(sel.counts) == {0}
+
+
+def test_the_winner_is_kept_unless_its_refit_would_overrun_the_budget_by_more_than_10_percent():
+    import time
+
+    import optuna
+
+    from textauto.budget import Clock
+    from textauto.refit import _affordable_best
+    from textauto.search import SearchResult
+
+    def trial(value, feature_seconds, classifier_seconds):
+        attrs = {"feature_seconds": feature_seconds, "classifier_seconds": classifier_seconds}
+        params = {"representation": "word", "classifier": "complement_nb"}
+        dists = {k: optuna.distributions.CategoricalDistribution([v]) for k, v in params.items()}
+        return optuna.trial.create_trial(params=params, distributions=dists, value=value, user_attrs=attrs)
+
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(trial(0.9, 40.0, 0.0))  # refit (40 x 1.2 safety) + 0.5 = 48.5 s
+    study.add_trial(trial(0.8, 1.0, 0.0))
+    result = SearchResult(study, "accuracy", "holdout", 0.8, study.best_trial)
+    plan = type("Plan", (), {"train_fraction": 0.8})()
+
+    def chosen(left: float) -> int:
+        now = time.monotonic()
+        clock = Clock(deadline=now + left, started=now + left - 100.0)  # a 100 s budget
+        return _affordable_best(result, METRICS["accuracy"], plan, clock, None, 0.0).number
+
+    assert chosen(45.0) == 0  # 3.5 s short: within the 10 s the budget allows
+    assert chosen(30.0) == 1  # 18.5 s short: the best affordable one instead
