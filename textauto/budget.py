@@ -72,6 +72,19 @@ def refit_seconds(
     return (features + classifier / max(train_fraction, 0.05)) * SAFETY + 0.5
 
 
+def final_seconds(
+    params: dict[str, Any],
+    attrs: dict[str, Any],
+    train_fraction: float,
+    predict_share: float,
+    *,
+    calibrated: bool = True,
+) -> float:
+    """``refit_seconds`` plus featurizing ``predict_share`` times the training rows afterwards."""
+    predicting = float(attrs.get("feature_seconds", 0.0)) * predict_share * SAFETY
+    return refit_seconds(params, attrs, train_fraction, calibrated=calibrated) + predicting
+
+
 # Priors for configurations not yet timed, relative to word TF-IDF and a linear SVM (from the
 # benchmark sets: char 1-5-grams cost about 8x word n-grams per character of text; classifier
 # fits grow with the featurizer's output too).

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from optuna.trial import FixedTrial, FrozenTrial
 
-from textauto.budget import SAFETY, Clock, refit_seconds
+from textauto.budget import SAFETY, Clock, final_seconds
 from textauto.components import BuildContext
 from textauto.config import RunConfig
 from textauto.ensemble import (
@@ -59,9 +59,8 @@ def load_candidates(
             continue
         seen.add(key)
         temperature = fit_temperature(scores, y)
-        cost = refit_seconds(t.params, t.user_attrs, train_fraction, calibrated=False)
+        cost = final_seconds(t.params, t.user_attrs, train_fraction, predict_share, calibrated=False)
         features = float(t.user_attrs.get("feature_seconds", 0.0)) * SAFETY
-        cost += features * predict_share
         proba = softmax(scores / temperature)
         out.append(
             Candidate(
@@ -90,8 +89,8 @@ def _affordable_best(
         return best
 
     def cost(t: FrozenTrial) -> float:
-        seconds = refit_seconds(t.params, t.user_attrs, plan.train_fraction, calibrated=store is None)
-        return seconds + float(t.user_attrs.get("feature_seconds", 0.0)) * predict_share * SAFETY
+        frac = plan.train_fraction
+        return final_seconds(t.params, t.user_attrs, frac, predict_share, calibrated=store is None)
 
     # Estimates carry a safety margin: keep the best unless it would overrun by more than the
     # 10% of the budget the promise allows (20newsgroups lost 9 points to a 2 s shortfall).

@@ -17,7 +17,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from sklearn.base import clone
 
-from textauto.budget import SAFETY, Clock, CostModel, refit_seconds
+from textauto.budget import Clock, CostModel, final_seconds
 from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig
 from textauto.ensemble import OOFStore, class_scores
@@ -302,16 +302,12 @@ def run_search(
             return 0.0
         frac = plan.train_fraction
 
-        def predicting(t: FrozenTrial) -> float:
-            return float(t.user_attrs.get("feature_seconds", 0.0)) * predict_share * SAFETY
-
         # with out-of-fold scores, probabilities come from a temperature: no calibration refits
-        single = refit_seconds(top[0].params, top[0].user_attrs, frac, calibrated=oof is None)
-        single += predicting(top[0])
+        single = final_seconds(top[0].params, top[0].user_attrs, frac, predict_share, calibrated=oof is None)
         if oof is None or s.ensemble_size < 2 or total is None:
             return single
         members = sum(
-            refit_seconds(t.params, t.user_attrs, frac, calibrated=False) + predicting(t) for t in top
+            final_seconds(t.params, t.user_attrs, frac, predict_share, calibrated=False) for t in top
         )
         return max(single, min(members, ENSEMBLE_RESERVE_FRACTION * total))
 
