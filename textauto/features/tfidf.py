@@ -1,4 +1,4 @@
-"""Word and character TF-IDF featurizers and their search spaces."""
+"""Word and character TF-IDF featurizers and their search spaces (counted by ``NgramTfidf``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-
 from textauto.components import BuildContext, Component, float_range, int_range, none_if
+from textauto.features.ngrams import NgramTfidf
 
 # Keep one-letter tokens ("I", "a", digits): they carry meaning in short texts and questions.
 WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
@@ -28,9 +27,9 @@ def stop_words_for(lang: str) -> frozenset[str]:
     return frozenset(piece for word in words for piece in re.findall(WORD_TOKEN_PATTERN, word.lower()))
 
 
-def build_word(p: dict[str, Any], ctx: BuildContext) -> TfidfVectorizer:
+def build_word(p: dict[str, Any], ctx: BuildContext) -> NgramTfidf:
     stop = sorted(stop_words_for(ctx.lang)) if p["stop_words"] else None
-    return TfidfVectorizer(
+    return NgramTfidf(
         analyzer="word",
         token_pattern=WORD_TOKEN_PATTERN,
         ngram_range=(1, p["ngram_max"]),
@@ -45,9 +44,9 @@ def build_word(p: dict[str, Any], ctx: BuildContext) -> TfidfVectorizer:
     )
 
 
-def build_char(p: dict[str, Any], ctx: BuildContext) -> TfidfVectorizer:
+def build_char(p: dict[str, Any], ctx: BuildContext) -> NgramTfidf:
     low = p["ngram_min"]
-    return TfidfVectorizer(
+    return NgramTfidf(
         analyzer=p["analyzer"],
         ngram_range=(low, max(low, p["ngram_max"])),
         min_df=p["min_df"],

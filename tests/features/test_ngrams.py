@@ -1,0 +1,166 @@
+"""NgramTfidf gives TfidfVectorizer's features, faster; and fails as clearly."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from textauto.features import ngrams
+from textauto.features.ngrams import NgramTfidf
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+EDGE_TEXTS = [
+    "",
+    "   ",
+    "a",
+    "I am",
+    "Crème brûlée à la café, naïve façade",
+    "emoji 😀😀 and RTL שלום עולם",
+    "tabs\tand\nnew\n\nlines   and  spaces",
+    "a NUL\x00inside",
+    "x y z x y z x y z",
+    "ÉCOLE école Ecole",
+]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[list[str], list[str]]:
+    train = pd.read_csv(DATA / "train.csv")["text"].tolist() + EDGE_TEXTS
+    test = pd.read_csv(DATA / "test.csv")["text"].tolist() + EDGE_TEXTS[::-1]
+    return train, test
+
+
+def same_features(ours, theirs) -> None:
+    """Equal up to the order of columns: same shape, same non-zeros, same inner products."""
+    assert ours.shape == theirs.shape
+    assert ours.nnz == theirs.nnz
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_allclose((ours @ ours.T).toarray(), (theirs @ theirs.T).toarray(), atol=1e-5)
+    np.testing.assert_allclose(np.sort(ours.data), np.sort(theirs.data), atol=1e-6)
+
+
+OPTIONS = [
+    {"analyzer": "word", "ngram_range": (1, 1)},
+    {"analyzer": "word", "ngram_range": (1, 3), "token_pattern": r"(?u)\b\w+\b", "sublinear_tf": True},
+    {"analyzer": "word", "ngram_range": (2, 2), "min_df": 2, "max_df": 0.5},
+    {"analyzer": "word", "ngram_range": (1, 2), "stop_words": ["the", "a", "my", "i"], "lowercase": False},
+    {"analyzer": "word", "strip_accents": "unicode", "min_df": 0.01},
+    {"analyzer": "word", "strip_accents": "ascii", "max_df": 20},
+    {"analyzer": "char", "ngram_range": (1, 5), "sublinear_tf": True},
+    {"analyzer": "char", "ngram_range": (3, 6), "min_df": 2, "lowercase": False},
+    {"analyzer": "char_wb", "ngram_range": (2, 5)},
+    {"analyzer": "char_wb", "ngram_range": (4, 6), "sublinear_tf": True},  # words shorter than 4
+    {"analyzer": "char_wb", "ngram_range": (1, 3), "strip_accents": "unicode"},
+]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_same_features_as_tfidf_vectorizer(corpus, options):
+    train, test = corpus
+    ours, theirs = NgramTfidf(**options), TfidfVectorizer(dtype=np.float32, **options)
+    same_features(ours.fit_transform(train), theirs.fit_transform(train))
+    assert len(ours.vocabulary_hashes_) == len(theirs.vocabulary_)
+    same_features(ours.transform(test), theirs.transform(test))
+    np.testing.assert_allclose(np.sort(ours.idf_), np.sort(theirs.idf_), rtol=1e-6)
+
+
+def test_fit_then_transform_equals_fit_transform(corpus):
+    train, _ = corpus
+    est = NgramTfidf(analyzer="char_wb", ngram_range=(2, 4))
+    once = est.fit_transform(train).toarray()
+    np.testing.assert_array_equal(once, est.fit(train).transform(train).toarray())
+
+
+@pytest.mark.parametrize("analyzer", ["word", "char", "char_wb"])
+def test_blocks_do_not_change_the_features(corpus, analyzer, monkeypatch):
+    """Texts are hashed in blocks; many small blocks give the one-block matrix exactly."""
+    train, test = corpus
+    whole = NgramTfidf(analyzer=analyzer, ngram_range=(1, 3)).fit(train)
+    monkeypatch.setattr(ngrams, "BLOCK_SYMBOLS", 64)
+    blocked = NgramTfidf(analyzer=analyzer, ngram_range=(1, 3)).fit(train)
+    np.testing.assert_array_equal(whole.vocabulary_hashes_, blocked.vocabulary_hashes_)
+    np.testing.assert_array_equal(whole.transform(test).toarray(), blocked.transform(test).toarray())
+
+
+def test_rows_have_sorted_indices_and_unit_length(corpus):
+    X = NgramTfidf(analyzer="char", ngram_range=(1, 4)).fit_transform(corpus[0])
+    check = X.copy()
+    check.has_sorted_indices = False
+    check.sort_indices()
+    np.testing.assert_array_equal(check.indices, X.indices)
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    nonempty = np.diff(X.indptr) > 0
+    np.testing.assert_allclose(norms[nonempty], 1.0, rtol=1e-5)
+
+
+def test_max_features_keeps_the_most_frequent(corpus):
+    train, _ = corpus
+    full = NgramTfidf(analyzer="word", ngram_range=(1, 2))
+    full.fit(train)
+    counts = NgramTfidf(analyzer="word", ngram_range=(1, 2), max_features=50)
+    X = counts.fit_transform(train)
+    assert X.shape[1] == 50
+    assert set(counts.vocabulary_hashes_) <= set(full.vocabulary_hashes_)
+    # the 50 kept have term counts at least those of every dropped n-gram
+    theirs = TfidfVectorizer(ngram_range=(1, 2), use_idf=False, norm=None)
+    totals = np.sort(np.asarray(theirs.fit_transform(train).sum(axis=0)).ravel())[::-1]
+    kept_min = totals[49]
+    assert (totals[50:] <= kept_min).all()
+
+
+def test_unseen_text_gives_an_empty_row(corpus):
+    est = NgramTfidf(analyzer="word").fit(corpus[0])
+    X = est.transform(["qqqzzz xxyyqq"])
+    assert X.shape == (1, len(est.vocabulary_hashes_)) and X.nnz == 0
+
+
+def test_same_features_in_another_process(corpus, tmp_path):
+    """Tokens hash with a fixed key: a model unpickled under another PYTHONHASHSEED agrees."""
+    train, test = corpus
+    est = NgramTfidf(analyzer="word", ngram_range=(1, 2)).fit(train)
+    (tmp_path / "m.pkl").write_bytes(pickle.dumps((est, test)))
+    np.save(tmp_path / "here.npy", est.transform(test).toarray())
+    code = (
+        "import pickle, sys, numpy as np; est, test = pickle.load(open(sys.argv[1], 'rb'));"
+        "np.save(sys.argv[2], est.transform(test).toarray())"
+    )
+    env = {"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"}
+    args = [sys.executable, "-c", code, tmp_path / "m.pkl", tmp_path / "there.npy"]
+    subprocess.run(args, env=env, check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "here.npy"), np.load(tmp_path / "there.npy"))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"analyzer": "words"}, "analyzer must be one of"),
+        ({"ngram_range": (3, 2)}, "ngram_range must be"),
+        ({"ngram_range": (0, 2)}, "ngram_range must be"),
+        ({"strip_accents": "latin"}, "strip_accents must be"),
+        ({"max_features": 0}, "max_features must be a positive integer"),
+        ({"min_df": 5, "max_df": 2}, "max_df corresponds to < documents than min_df"),
+        ({"min_df": 3, "ngram_range": (3, 3)}, "empty vocabulary"),
+        ({"stop_words": ["the", "a", "of"]}, "empty vocabulary"),
+    ],
+)
+def test_bad_options_and_empty_vocabularies_fail_clearly(options, message):
+    with pytest.raises(ValueError, match=message):
+        NgramTfidf(**options).fit(["the a of", "of the a", "a the"])
+
+
+def test_a_single_string_is_refused():
+    with pytest.raises(ValueError, match="string object received"):
+        NgramTfidf().fit("one text, not a list")
+
+
+def test_transform_before_fit():
+    with pytest.raises(NotFittedError):
+        NgramTfidf().transform(["text"])
