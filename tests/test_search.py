@@ -153,9 +153,12 @@ def test_cost_model_predicts_from_timed_folds_and_priors():
     seconds, refit = costs.expected({"representation": "word", "classifier": "linear_svc"})
     assert seconds == pytest.approx(5 * 1.5 * SAFETY)
     assert refit == pytest.approx((1.0 + 0.5 * 2 / 0.8) * SAFETY + 0.5)  # calibrated SVM at refit
-    # an untimed char union is priced by the priors: 9x the word featurizer, 9x its classifier fit
+    # an untimed char union is priced by the priors: 5.5x the word featurizer and classifier fit
     seconds, _ = costs.expected({"representation": "word+char", "classifier": "linear_svc"})
-    assert seconds == pytest.approx(5 * (9.0 + 4.5) * SAFETY)
+    assert seconds == pytest.approx(5 * (5.5 + 2.75) * SAFETY)
+    # char_wb n-grams (inside words) cost half of char n-grams
+    wb = {"representation": "char", "classifier": "linear_svc", "char.analyzer": "char_wb"}
+    assert costs.expected(wb)[0] == pytest.approx(5 * (4.5 * 0.5 + 2.25) * SAFETY)
     # a timed configuration is taken as measured
     costs.record(
         {"representation": "word+char", "classifier": "linear_svc"},

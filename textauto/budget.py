@@ -86,9 +86,10 @@ def final_seconds(
 
 
 # Priors for configurations not yet timed, relative to word TF-IDF and a linear SVM (from the
-# benchmark sets: char 1-5-grams cost about 8x word n-grams per character of text; classifier
-# fits grow with the featurizer's output too).
-FEATURIZER_WEIGHT = {"word": 1.0, "char": 8.0, "spacy": 4.0}
+# benchmark sets, with NgramTfidf: char 1-5-grams cost 3-5x word 1-2-grams per text; char_wb
+# about half of char; classifier fits grow with the featurizer's output too).
+FEATURIZER_WEIGHT = {"word": 1.0, "char": 4.5, "spacy": 4.0}
+ANALYZER_WEIGHT = {"char_wb": 0.5}
 CLASSIFIER_WEIGHT = {
     "linear_svc": 1.0, "sgd": 1.0, "ridge": 2.0, "logreg": 3.0, "nbsvm": 6.0,
     "complement_nb": 0.3, "multinomial_nb": 0.3, "lightgbm": 25.0,
@@ -112,7 +113,10 @@ def featurizer_weight(representation: str, params: dict[str, Any] | None = None)
     """Relative featurizing cost of a representation (at ``params``' n-gram orders, if given)."""
     total = 0.0
     for part in representation.split("+"):
-        scale = 1.0 if params is None else _orders(part, params) / TYPICAL_ORDERS.get(part, 1)
+        scale = 1.0
+        if params is not None:
+            scale = _orders(part, params) / TYPICAL_ORDERS.get(part, 1)
+            scale *= ANALYZER_WEIGHT.get(params.get(f"{part}.analyzer"), 1.0)
         total += FEATURIZER_WEIGHT.get(part, 4.0) * scale
     return total
 

@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+
 from textauto.components import BuildContext, Component, float_range, int_range, none_if
 from textauto.features.ngrams import NgramTfidf
 
