@@ -77,3 +77,62 @@ def test_workers_die_with_a_killed_parent(tmp_path):
     else:
         os.kill(worker, signal.SIGKILL)
         pytest.fail("the worker outlived its killed parent")
+
+
+def _stuck_then_quick(storage: str, index: int) -> None:
+    """Worker 0 runs a trial past its limit inside a call no signal interrupts; others finish one."""
+    import os
+    import signal
+
+    study = optuna.load_study(study_name="s", storage=storage)
+    trial = study.ask()
+    trial.set_user_attr("worker", os.getpid())
+    if index == 0:
+        trial.set_user_attr("limit", 0.5)
+        trial.set_user_attr("limit_at", time.monotonic() + 0.5)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # as inside liblinear
+        time.sleep(600)
+    study.tell(trial, float(index))
+
+
+def test_supervisor_stops_a_worker_past_its_trial_limit_and_replaces_it(tmp_path):
+    import functools
+
+    from textauto.bundle import leaderboard
+    from textauto.parallel import supervise
+
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(study_name="s", storage=storage)
+    seen = []
+    started = time.monotonic()
+    workers = supervise(
+        study, 1, functools.partial(_stuck_then_quick, storage), [lambda s, t: seen.append(t.number)],
+        lambda: 60 - (time.monotonic() - started),
+    )  # fmt: skip
+    assert time.monotonic() - started < 20  # stopped at its limit plus the grace, not after 600 s
+    assert not any(p.is_alive() for p in workers)
+    stuck, successor = study.trials
+    assert stuck.state == optuna.trial.TrialState.PRUNED
+    assert successor.state == optuna.trial.TrialState.COMPLETE and successor.value == 1.0  # a new index
+    assert seen == [0, 1]  # each finished trial reaches the callbacks once
+    note = leaderboard(study.trials, "minimize").set_index("trial").loc[0, "note"]
+    assert note == "stopped: over its time limit of 0.5s (its worker was stopped)"
+
+
+def test_the_cost_model_learns_from_a_stopped_trial():
+    from textauto.budget import CostModel, stopped_timings
+
+    params = {"representation": "word", "classifier": "linear_svc"}
+    stopped = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.PRUNED, params={}, distributions={},
+        user_attrs={"limit": 30.0, "feature_seconds": 4.0},
+    )  # fmt: skip
+    assert stopped_timings(stopped) == {"feature_seconds": 4.0, "classifier_seconds": 26.0}
+    stopped.params = params  # create_trial needs distributions for params; the model reads only names
+    costs = CostModel(train_fraction=0.8, n_folds=1)
+    costs.sync([stopped])
+    assert costs.expected(params)[0] >= 30.0
+    # a trial pruned for its score, or stopped by its own alarm, says so: no bound is made up
+    note = {"limit": 30.0, "stopped": "pruned: below the median"}
+    pruned = optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED, user_attrs=note)
+    assert stopped_timings(pruned) is None

@@ -9,9 +9,11 @@ import time
 import optuna
 import pandas as pd
 import pytest
+from sklearn.svm import LinearSVC
 
 from tests.conftest import DEMO_TRAIN
 from textauto import AutoTextClassifier
+from textauto.bundle import stop_note
 from textauto.exceptions import SearchError
 
 
@@ -252,3 +254,31 @@ def test_parallel_workers_share_the_study(invoke, tmp_path):
     assert len(workers - {None}) == 2
     assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
     assert (tmp_path / "run" / "model.joblib").exists()
+
+
+def _fit_stuck_unless_baseline(self, X, y, sample_weight=None):
+    """LinearSVC.fit that, for any C but the baseline's, hangs where no signal reaches it."""
+    if self.C != 1.0:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(600)
+    return _ORIGINAL_SVC_FIT(self, X, y, sample_weight)
+
+
+_ORIGINAL_SVC_FIT = LinearSVC.fit
+
+
+def test_a_trial_stuck_in_a_c_call_cannot_overrun_the_budget(demo, tmp_path, monkeypatch):
+    """liblinear ignores the trial's alarm; the supervisor stops its worker at the limit."""
+    texts, labels = demo
+    monkeypatch.setattr(LinearSVC, "fit", _fit_stuck_unless_baseline)  # inherited by forked workers
+    config = {
+        "search": {"n_jobs": 1, "max_trial_fraction": 0.2, "ensemble_size": 0},
+        "space": {"representations": ["word"], "classifiers": ["linear_svc"]},
+    }
+    started = time.monotonic()
+    est = AutoTextClassifier(time_budget=20, config=config, storage=f"sqlite:///{tmp_path / 's.db'}")
+    est.fit(texts, labels)
+    assert time.monotonic() - started < 22  # within 10% of the budget
+    assert est.best_params_["linear_svc.C"] == 1.0
+    stopped = [t for t in est.study_.trials if "its worker was stopped" in stop_note(t)]
+    assert stopped and all(t.state == optuna.trial.TrialState.PRUNED for t in stopped)

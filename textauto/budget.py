@@ -121,6 +121,19 @@ def featurizer_weight(representation: str, params: dict[str, Any] | None = None)
     return total
 
 
+def stopped_timings(trial: Any) -> dict[str, float] | None:
+    """Lower bounds on the costs of a trial whose worker was stopped at its limit, else None.
+
+    It ran for its whole ``limit``: featurizing the first fold for ``feature_seconds`` (when it
+    got that far), fitting the classifier for the rest.
+    """
+    attrs = trial.user_attrs
+    if trial.state.name != "PRUNED" or "limit" not in attrs or "stopped" in attrs:
+        return None
+    features = min(float(attrs.get("feature_seconds", attrs["limit"])), attrs["limit"])
+    return {"feature_seconds": features, "classifier_seconds": attrs["limit"] - features}
+
+
 class CostModel:
     """What a configuration costs, learned from the folds this process has timed.
 
@@ -143,9 +156,10 @@ class CostModel:
     def sync(self, trials: list[Any]) -> None:
         """Learn from trials timed elsewhere (other workers of the study), each once."""
         for t in trials:
-            if t.number not in self._seen and "classifier_seconds" in t.user_attrs:
+            attrs = t.user_attrs if "classifier_seconds" in t.user_attrs else stopped_timings(t)
+            if t.number not in self._seen and attrs is not None:
                 self._seen.add(t.number)
-                self.record(t.params, t.user_attrs)
+                self.record(t.params, attrs)
 
     @staticmethod
     def _key(params: dict[str, Any]) -> tuple[str, str]:

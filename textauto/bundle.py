@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from optuna.trial import TrialState
 
+from textauto.budget import stopped_timings
 from textauto.exceptions import BundleError
 
 MODEL_FILE = "model.joblib"
@@ -49,6 +50,13 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def stop_note(trial: Any) -> str:
+    """The note of a trial whose worker the supervisor stopped at its time limit, else ""."""
+    if stopped_timings(trial) is None:
+        return ""
+    return f"stopped: over its time limit of {trial.user_attrs['limit']:.1f}s (its worker was stopped)"
+
+
 def leaderboard(trials: Sequence[Any], direction: str) -> pd.DataFrame:
     """One row per trial, best first: number, state, score, seconds, note, then parameters."""
     rows = []
@@ -60,7 +68,7 @@ def leaderboard(trials: Sequence[Any], direction: str) -> pd.DataFrame:
             if t.datetime_complete and t.datetime_start
             else None
         )
-        note = t.user_attrs.get("error") or t.user_attrs.get("stopped") or ""
+        note = t.user_attrs.get("error") or t.user_attrs.get("stopped") or stop_note(t)
         rows.append(
             {
                 "trial": t.number,

@@ -1,7 +1,10 @@
-"""Trials in parallel processes that share the study's storage (``search.n_jobs``).
+"""Trials in worker processes that share the study's storage (``search.n_jobs``).
 
 Workers are forked after the data is loaded, so they share it without copying or pickling.
-Each has its own sampler seed and caches, and stops on the same clock as the parent.
+Each has its own sampler seed and caches, and stops on the same clock as the parent. The
+parent runs no trial itself: it supervises. It runs the callbacks as trials finish, and stops
+a worker whose trial runs past its hard limit (``limit_at``, set by the trial) even inside a
+C call no signal can interrupt, such as liblinear; another worker takes its place.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 JOIN_GRACE = 1.0  # seconds a worker may run into the refit's time before it is stopped
+KILL_GRACE = 2.0  # seconds past a trial's limit before its worker is stopped (the alarm goes first)
+SUPERVISE_POLL = 0.5  # seconds between the supervisor's looks at the study
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 def available_cores() -> int:
@@ -34,14 +40,75 @@ def resolve_n_jobs(n_jobs: int) -> int:
     return available_cores() if n_jobs == -1 else n_jobs
 
 
-def start_workers(n: int, work: Callable[[int], None]) -> list[multiprocessing.Process]:
-    """Fork ``n`` processes running ``work(worker_index)``; indices start at 1."""
+def start_workers(n: int, work: Callable[[int], None], first: int = 1) -> list[multiprocessing.Process]:
+    """Fork ``n`` processes running ``work(worker_index)``; indices start at ``first``."""
     ctx = multiprocessing.get_context("fork")
     parent = os.getpid()
-    procs = [ctx.Process(target=_run, args=(work, i, parent), daemon=True) for i in range(1, n + 1)]
+    procs = [ctx.Process(target=_run, args=(work, i, parent), daemon=True) for i in range(first, first + n)]
     for p in procs:
         p.start()
     return procs
+
+
+def supervise(
+    study: optuna.Study,
+    n: int,
+    work: Callable[[int], None],
+    callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]],
+    seconds_left: Callable[[], float],
+) -> list[multiprocessing.Process]:
+    """Run ``work`` in ``n`` workers until they end or ``seconds_left()`` runs out; return them.
+
+    Indices 0..n-1 first; a worker stopped for an overdue trial is replaced by a new index, so
+    its successor's sampler does not retrace its steps. Each trial that finishes is passed to
+    ``callbacks`` here, once, in the order it is seen.
+    """
+    workers = start_workers(n, work, first=0)
+    next_index = n
+    seen: set[int] = set()
+    while True:
+        time.sleep(SUPERVISE_POLL)
+        trials = study.get_trials(deepcopy=False)
+        for trial in trials:
+            if trial.state in FINISHED and trial.number not in seen:
+                seen.add(trial.number)
+                for callback in callbacks:
+                    callback(study, trial)
+        overdue = _stop_overdue(study, trials, workers)
+        if overdue:
+            workers = [p for p in workers if p.pid not in overdue]
+            workers += start_workers(len(overdue), work, first=next_index)
+            next_index += len(overdue)
+        if not any(p.is_alive() for p in workers) or seconds_left() <= 0:
+            break
+    for trial in study.get_trials(deepcopy=False, states=FINISHED):
+        if trial.number not in seen:
+            seen.add(trial.number)
+            for callback in callbacks:
+                callback(study, trial)
+    return workers
+
+
+def _stop_overdue(
+    study: optuna.Study, trials: list[FrozenTrial], workers: list[multiprocessing.Process]
+) -> set[int]:
+    """Kill the workers whose running trial is past its ``limit_at``; prune those trials."""
+    mine = {p.pid: p for p in workers if p.is_alive()}
+    now = time.monotonic()
+    stopped = set()
+    for trial in trials:
+        if trial.state != TrialState.RUNNING:
+            continue
+        pid, limit_at = trial.user_attrs.get("worker"), trial.user_attrs.get("limit_at")
+        if pid in mine and limit_at is not None and now > limit_at + KILL_GRACE:
+            mine[pid].kill()
+            mine[pid].join(timeout=5)
+            stopped.add(pid)
+    # every trial the stopped workers left running (the overdue one, or one just begun)
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if stopped else ():
+        if trial.user_attrs.get("worker") in stopped:
+            study.tell(trial.number, state=TrialState.PRUNED, skip_if_finished=True)
+    return stopped
 
 
 def _die_with_parent(parent: int) -> None:

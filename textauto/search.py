@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import statistics
 import time
@@ -24,7 +25,7 @@ from textauto.ensemble import OOFStore, class_scores
 from textauto.exceptions import SearchError
 from textauto.feature_cache import FeatureCache, Featurized
 from textauto.metrics import METRICS, Metric
-from textauto.parallel import join_workers, resolve_n_jobs, start_workers
+from textauto.parallel import join_workers, resolve_n_jobs, supervise
 from textauto.space import build_pipeline, classifier_swaps, featurizer_key, portfolio_for
 from textauto.timeout import TrialTimeout, time_limit
 from textauto.validation import ValidationPlan
@@ -126,6 +127,11 @@ class Objective:
         limit = self.clock.left() - self.reserve()
         if self.costs.cheapest() is not None:
             limit = min(limit, self.max_trial_seconds)
+        if math.isfinite(limit):
+            # for the supervisor, which stops a worker stuck past it (in a C call the alarm
+            # cannot interrupt), and for the cost model, which learns from the stopped trial
+            trial.set_user_attr("limit", max(limit, 0.0))
+            trial.set_user_attr("limit_at", started + limit)
         n_folds = len(self.plan.splits)
         key = featurizer_key(trial.params)
         reused = 0
@@ -144,6 +150,8 @@ class Objective:
                         self.cache.put((key, step), featurized)
                     else:
                         reused += 1
+                    if step == 0:  # what a stopped trial is known to have cost so far
+                        trial.set_user_attr("feature_seconds", featurized.seconds)
                     t1 = time.monotonic()
                     model = clone(classifier).fit(featurized.X_train, self.labels[train])
                     t2 = time.monotonic()
@@ -290,8 +298,8 @@ def run_search(
             for params in portfolio_for(config.space, ctx):
                 study.enqueue_trial(params, user_attrs={"portfolio": True})
 
-    # An in-memory study cannot be shared between processes.
-    n_jobs = resolve_n_jobs(s.n_jobs) if storage is not None else 1
+    # An in-memory study cannot be shared between processes: its trials run in this one.
+    n_jobs = resolve_n_jobs(s.n_jobs)
     total = None if clock.deadline is None else clock.left()
     max_trial = total * s.max_trial_fraction if total is not None else float("inf")
 
@@ -342,19 +350,26 @@ def run_search(
     def worker(index: int) -> None:
         # A fresh study object (and database connection) per process, its own sampler seed.
         mine, _ = create_study(storage, s.study_name, metric.direction, s.seed + index, s.pruning)
-        # Start once a fold has been timed: with no costs known, a worker could pick a trial
-        # far too slow for the data (the cost model learns from every worker's trials).
-        while clock.left() > 0 and not any(
-            "classifier_seconds" in t.user_attrs for t in mine.get_trials(deepcopy=False)
+        # Workers after the first start once a trial has been timed: with no costs known, a
+        # worker could pick a trial far too slow for the data (the cost model learns from every
+        # worker's trials).
+        while index > 0 and clock.left() > 0 and not any(
+            t.state in TIMED or "classifier_seconds" in t.user_attrs for t in mine.get_trials(deepcopy=False)
         ):
             time.sleep(WORKER_POLL)
         search(mine, ())
 
-    workers = start_workers(n_jobs - 1, worker) if n_jobs > 1 else []
     swaps = [SwapClassifiers(config.space, metric)] if s.warm_start else []
-    search(study, [*swaps, *callbacks])
-    # Workers get until the refit must start; a trial still running then is stopped.
-    join_workers(workers, clock.left() - reserve(study), study)
+    if storage is None:
+        search(study, [*swaps, *callbacks])
+    else:
+        # Trials run only in workers, which the supervisor can stop; it runs the callbacks.
+        def until_refit() -> float:
+            return clock.left() - reserve(study)
+
+        workers = supervise(study, n_jobs, worker, [*swaps, *callbacks], until_refit)
+        # Workers get until the refit must start; a trial still running then is stopped.
+        join_workers(workers, until_refit(), study)
     best = _best_or_none(study) or _best_partial(study, metric)
     if best is None:
         errors = [t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL]

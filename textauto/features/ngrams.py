@@ -88,9 +88,12 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         codes = _inverse(order)[codes]
         bounds = np.cumsum([len(b.hashes) for b in blocks])[:-1]
         per_block = np.split(codes, bounds)
-        columns = [block_codes[block.ids] for block, block_codes in zip(blocks, per_block, strict=True)]
+        columns = [
+            block_codes.astype(np.int32)[block.ids]
+            for block, block_codes in zip(blocks, per_block, strict=True)
+        ]
         keep = self._kept_columns(blocks, columns, len(hashes), len(docs))
-        renumber = np.full(len(hashes), -1, dtype=np.int64)
+        renumber = np.full(len(hashes), -1, dtype=np.int32)
         renumber[keep] = np.arange(len(keep))
         self.vocabulary_hashes_ = hashes[keep]
         counts = self._assemble(blocks, [renumber[c] for c in columns], len(docs))
@@ -104,7 +107,7 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         docs = _as_list(raw_documents)
         vocabulary = pd.Index(self.vocabulary_hashes_)
         blocks = [_count_block(*block) for block in self._blocks(docs)]
-        columns = [vocabulary.get_indexer(block.hashes)[block.ids] for block in blocks]
+        columns = [vocabulary.get_indexer(block.hashes).astype(np.int32)[block.ids] for block in blocks]
         return self._weigh(self._assemble(blocks, columns, len(docs)))
 
     # -- parameters -----------------------------------------------------------------------------
@@ -262,7 +265,13 @@ def _count_block(
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.empty(0, np.int64)
     unique_keys = key[starts]
     counts = np.diff(np.r_[starts, len(key)])
-    return _Counted(distinct[order], unique_keys & 0xFFFFFFFF, (unique_keys >> 32) + first_row, counts)
+    # 32 bits each: every block's entries are kept until the vocabulary is known
+    return _Counted(
+        distinct[order],
+        (unique_keys & 0xFFFFFFFF).astype(np.int32),
+        ((unique_keys >> 32) + first_row).astype(np.int32),
+        counts.astype(np.int32),
+    )
 
 
 def _inverse(order: np.ndarray) -> np.ndarray:
