@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import time
@@ -23,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 JOIN_GRACE = 1.0  # seconds a worker may run into the refit's time before it is stopped
 KILL_GRACE = 2.0  # seconds past a trial's limit before its worker is stopped (the alarm goes first)
-SUPERVISE_POLL = 0.5  # seconds between the supervisor's looks at the study
+SUPERVISE_POLL = 1.0  # seconds between the supervisor's looks at the study (or when a worker ends)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -67,26 +68,33 @@ def supervise(
     next_index = n
     seen: set[int] = set()
     while True:
-        time.sleep(SUPERVISE_POLL)
+        live = [p.sentinel for p in workers if p.is_alive()]
+        if not live or seconds_left() <= 0:
+            break
+        multiprocessing.connection.wait(live, timeout=SUPERVISE_POLL)  # or sooner, when one ends
         trials = study.get_trials(deepcopy=False)
-        for trial in trials:
-            if trial.state in FINISHED and trial.number not in seen:
-                seen.add(trial.number)
-                for callback in callbacks:
-                    callback(study, trial)
+        _report(study, trials, seen, callbacks)
         overdue = _stop_overdue(study, trials, workers)
         if overdue:
             workers = [p for p in workers if p.pid not in overdue]
             workers += start_workers(len(overdue), work, first=next_index)
             next_index += len(overdue)
-        if not any(p.is_alive() for p in workers) or seconds_left() <= 0:
-            break
-    for trial in study.get_trials(deepcopy=False, states=FINISHED):
-        if trial.number not in seen:
+    _report(study, study.get_trials(deepcopy=False), seen, callbacks)
+    return workers
+
+
+def _report(
+    study: optuna.Study,
+    trials: list[FrozenTrial],
+    seen: set[int],
+    callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]],
+) -> None:
+    """Pass each newly finished trial to the callbacks (``seen``: the trials already passed)."""
+    for trial in trials:
+        if trial.state in FINISHED and trial.number not in seen:
             seen.add(trial.number)
             for callback in callbacks:
                 callback(study, trial)
-    return workers
 
 
 def _stop_overdue(

@@ -353,9 +353,7 @@ def run_search(
         # Workers after the first start once a trial has been timed: with no costs known, a
         # worker could pick a trial far too slow for the data (the cost model learns from every
         # worker's trials).
-        while index > 0 and clock.left() > 0 and not any(
-            t.state in TIMED or "classifier_seconds" in t.user_attrs for t in mine.get_trials(deepcopy=False)
-        ):
+        while index > 0 and clock.left() > 0 and not _any_timed(mine):
             time.sleep(WORKER_POLL)
         search(mine, ())
 
@@ -378,6 +376,13 @@ def run_search(
             f"no trial completed ({len(study.trials)} run, {len(errors)} failed); first error: {first}"
         )
     return SearchResult(study, s.metric, plan.description, plan.train_fraction, best)
+
+
+def _any_timed(study: optuna.Study) -> bool:
+    """Whether a fold of some trial has been timed (finished, or reported its first fold)."""
+    return any(
+        t.state in TIMED or "classifier_seconds" in t.user_attrs for t in study.get_trials(deepcopy=False)
+    )
 
 
 def _best_partial(study: optuna.Study, metric: Metric) -> FrozenTrial | None:
