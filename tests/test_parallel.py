@@ -81,12 +81,13 @@ def test_workers_die_with_a_killed_parent(tmp_path):
 
 def _stuck_then_quick(storage: str, index: int) -> None:
     """Worker 0 runs a trial past its limit inside a call no signal interrupts; others finish one."""
-    import os
     import signal
+
+    from textauto.parallel import worker_id
 
     study = optuna.load_study(study_name="s", storage=storage)
     trial = study.ask()
-    trial.set_user_attr("worker", os.getpid())
+    trial.set_user_attr("worker", worker_id())
     if index == 0:
         trial.set_user_attr("limit", 0.5)
         trial.set_user_attr("limit_at", time.monotonic() + 0.5)
@@ -95,28 +96,58 @@ def _stuck_then_quick(storage: str, index: int) -> None:
     study.tell(trial, float(index))
 
 
-def test_supervisor_stops_a_worker_past_its_trial_limit_and_replaces_it(tmp_path):
+def _crash_then_quick(storage: str, index: int) -> None:
+    """Worker 0 dies mid-trial as if the out-of-memory killer took it; others finish one."""
+    import os
+    import signal
+
+    from textauto.parallel import worker_id
+
+    study = optuna.load_study(study_name="s", storage=storage)
+    trial = study.ask()
+    trial.set_user_attr("worker", worker_id())
+    if index == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    study.tell(trial, float(index))
+
+
+def _supervised(tmp_path, work):
     import functools
 
-    from textauto.bundle import leaderboard
     from textauto.parallel import supervise
 
     storage = f"sqlite:///{tmp_path / 's.db'}"
     study = optuna.create_study(study_name="s", storage=storage)
+    study.tell(study.ask(), 9.0)  # finished before: not passed to the callbacks again
     seen = []
     started = time.monotonic()
-    workers = supervise(
-        study, 1, functools.partial(_stuck_then_quick, storage), [lambda s, t: seen.append(t.number)],
+    supervise(
+        study, 1, functools.partial(work, storage), [lambda s, t: seen.append(t.number)],
         lambda: 60 - (time.monotonic() - started),
     )  # fmt: skip
-    assert time.monotonic() - started < 20  # stopped at its limit plus the grace, not after 600 s
-    assert not any(p.is_alive() for p in workers)
-    stuck, successor = study.trials
+    return study, seen, time.monotonic() - started
+
+
+def test_supervisor_stops_a_worker_past_its_trial_limit_and_replaces_it(tmp_path):
+    from textauto.bundle import leaderboard
+
+    study, seen, seconds = _supervised(tmp_path, _stuck_then_quick)
+    assert seconds < 20  # stopped at its limit plus the grace, not after 600 s
+    _, stuck, successor = study.trials
     assert stuck.state == optuna.trial.TrialState.PRUNED
     assert successor.state == optuna.trial.TrialState.COMPLETE and successor.value == 1.0  # a new index
-    assert seen == [0, 1]  # each finished trial reaches the callbacks once
-    note = leaderboard(study.trials, "minimize").set_index("trial").loc[0, "note"]
+    assert seen == [1, 2]  # each trial finished in this run reaches the callbacks once
+    note = leaderboard(study.trials, "minimize").set_index("trial").loc[1, "note"]
     assert note == "stopped: over its time limit of 0.5s (its worker was stopped)"
+
+
+def test_supervisor_fails_the_trial_of_a_crashed_worker_and_replaces_it(tmp_path):
+    study, seen, seconds = _supervised(tmp_path, _crash_then_quick)
+    assert seconds < 20
+    _, crashed, successor = study.trials
+    assert crashed.state == optuna.trial.TrialState.FAIL
+    assert successor.state == optuna.trial.TrialState.COMPLETE and successor.value == 1.0
+    assert seen == [1, 2]
 
 
 def test_the_cost_model_learns_from_a_stopped_trial():

@@ -10,10 +10,12 @@ C call no signal can interrupt, such as liblinear; another worker takes its plac
 from __future__ import annotations
 
 import ctypes
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -23,6 +25,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 JOIN_GRACE = 1.0  # seconds a worker may run into the refit's time before it is stopped
+MAX_RESTARTS = 2  # per worker: replacements for workers stopped or crashed, so a crash cannot loop
 KILL_GRACE = 2.0  # seconds past a trial's limit before its worker is stopped (the alarm goes first)
 SUPERVISE_POLL = 1.0  # seconds between the supervisor's looks at the study (or when a worker ends)
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -51,36 +54,47 @@ def start_workers(n: int, work: Callable[[int], None], first: int = 1) -> list[m
     return procs
 
 
+def worker_id(pid: int | None = None) -> str:
+    """A trial's ``worker`` attribute: host and pid, unique among machines sharing a study."""
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+
+
 def supervise(
     study: optuna.Study,
     n: int,
     work: Callable[[int], None],
     callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]],
     seconds_left: Callable[[], float],
-) -> list[multiprocessing.Process]:
-    """Run ``work`` in ``n`` workers until they end or ``seconds_left()`` runs out; return them.
+) -> None:
+    """Run ``work`` in ``n`` workers until they end or ``seconds_left()`` runs out, then join them.
 
-    Indices 0..n-1 first; a worker stopped for an overdue trial is replaced by a new index, so
-    its successor's sampler does not retrace its steps. Each trial that finishes is passed to
-    ``callbacks`` here, once, in the order it is seen.
+    Indices 0..n-1 first; a worker stopped for an overdue trial, or dead of its own accord (say
+    the kernel's out-of-memory killer), is replaced by a new index, so its successor's sampler
+    does not retrace its steps. Each trial that finishes in this run is passed to ``callbacks``
+    here, once. Workers never outlive this call, even when it is interrupted.
     """
+    seen = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
     workers = start_workers(n, work, first=0)
-    next_index = n
-    seen: set[int] = set()
-    while True:
-        live = [p.sentinel for p in workers if p.is_alive()]
-        if not live or seconds_left() <= 0:
-            break
-        multiprocessing.connection.wait(live, timeout=SUPERVISE_POLL)  # or sooner, when one ends
-        trials = study.get_trials(deepcopy=False)
-        _report(study, trials, seen, callbacks)
-        overdue = _stop_overdue(study, trials, workers)
-        if overdue:
-            workers = [p for p in workers if p.pid not in overdue]
-            workers += start_workers(len(overdue), work, first=next_index)
-            next_index += len(overdue)
+    next_index, restarts = n, 0
+    try:
+        while True:
+            live = [p.sentinel for p in workers if p.is_alive()]
+            if not live or seconds_left() <= 0:
+                break
+            multiprocessing.connection.wait(live, timeout=SUPERVISE_POLL)  # or sooner, when one ends
+            trials = study.get_trials(deepcopy=False)
+            _report(study, trials, seen, callbacks)
+            gone = _stop_overdue(study, trials, workers) | _fail_crashed(study, workers)
+            if gone and restarts < MAX_RESTARTS * n:
+                workers = [p for p in workers if p.pid not in gone]
+                workers += start_workers(len(gone), work, first=next_index)
+                next_index += len(gone)
+                restarts += len(gone)
+        join_workers(workers, seconds_left(), study)
+    except BaseException:
+        join_workers(workers, -JOIN_GRACE, study)
+        raise
     _report(study, study.get_trials(deepcopy=False), seen, callbacks)
-    return workers
 
 
 def _report(
@@ -100,23 +114,38 @@ def _report(
 def _stop_overdue(
     study: optuna.Study, trials: list[FrozenTrial], workers: list[multiprocessing.Process]
 ) -> set[int]:
-    """Kill the workers whose running trial is past its ``limit_at``; prune those trials."""
-    mine = {p.pid: p for p in workers if p.is_alive()}
+    """Kill the workers whose running trial is past its ``limit_at``; prune that trial."""
+    mine = {worker_id(p.pid): p for p in workers if p.is_alive()}
     now = time.monotonic()
+    overdue = {
+        t.number: t.user_attrs["worker"]
+        for t in trials
+        if t.state == TrialState.RUNNING
+        and t.user_attrs.get("worker") in mine
+        and now > t.user_attrs.get("limit_at", math.inf) + KILL_GRACE
+    }
+    if not overdue:
+        return set()
     stopped = set()
-    for trial in trials:
-        if trial.state != TrialState.RUNNING:
-            continue
-        pid, limit_at = trial.user_attrs.get("worker"), trial.user_attrs.get("limit_at")
-        if pid in mine and limit_at is not None and now > limit_at + KILL_GRACE:
-            mine[pid].kill()
-            mine[pid].join(timeout=5)
-            stopped.add(pid)
-    # every trial the stopped workers left running (the overdue one, or one just begun)
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if stopped else ():
-        if trial.user_attrs.get("worker") in stopped:
+    # Look again just before stopping: the worker may have finished that trial meanwhile.
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if overdue.get(trial.number) == trial.user_attrs.get("worker"):
+            process = mine[overdue[trial.number]]
+            process.kill()
+            process.join(timeout=5)
             study.tell(trial.number, state=TrialState.PRUNED, skip_if_finished=True)
+            stopped.add(process.pid)
     return stopped
+
+
+def _fail_crashed(study: optuna.Study, workers: list[multiprocessing.Process]) -> set[int]:
+    """Fail the trials of workers that died by themselves (not stopped here); their pids."""
+    crashed = {worker_id(p.pid): p.pid for p in workers if p.exitcode not in (None, 0)}
+    if crashed:
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if trial.user_attrs.get("worker") in crashed:
+                study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+    return set(crashed.values())
 
 
 def _die_with_parent(parent: int) -> None:
@@ -135,6 +164,8 @@ def _run(work: Callable[[int], None], index: int, parent: int) -> None:
     _die_with_parent(parent)
     try:
         work(index)
+    except KeyboardInterrupt:  # Ctrl-C reaches every process: the parent reports it
+        os._exit(130)
     except BaseException:  # a worker's failure must not take the parent down
         traceback.print_exc()
         os._exit(1)
@@ -159,5 +190,5 @@ def join_workers(procs: list[multiprocessing.Process], seconds_left: float, stud
             stopped.add(p.pid)
     if stopped:
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if trial.user_attrs.get("worker") in stopped:
+            if trial.user_attrs.get("worker") in {worker_id(pid) for pid in stopped}:
                 study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import statistics
 import time
 import warnings
@@ -25,7 +24,7 @@ from textauto.ensemble import OOFStore, class_scores
 from textauto.exceptions import SearchError
 from textauto.feature_cache import FeatureCache, Featurized
 from textauto.metrics import METRICS, Metric
-from textauto.parallel import join_workers, resolve_n_jobs, supervise
+from textauto.parallel import resolve_n_jobs, supervise, worker_id
 from textauto.space import build_pipeline, classifier_swaps, featurizer_key, portfolio_for
 from textauto.timeout import TrialTimeout, time_limit
 from textauto.validation import ValidationPlan
@@ -88,7 +87,7 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
-            trial.set_user_attr("worker", os.getpid())
+            trial.set_user_attr("worker", worker_id())
             pipeline = build_pipeline(trial, self.space, self.ctx)
             self._skip_if_unaffordable(trial)
             try:
@@ -365,9 +364,8 @@ def run_search(
         def until_refit() -> float:
             return clock.left() - reserve(study)
 
-        workers = supervise(study, n_jobs, worker, [*swaps, *callbacks], until_refit)
         # Workers get until the refit must start; a trial still running then is stopped.
-        join_workers(workers, until_refit(), study)
+        supervise(study, n_jobs, worker, [*swaps, *callbacks], until_refit)
     best = _best_or_none(study) or _best_partial(study, metric)
     if best is None:
         errors = [t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL]

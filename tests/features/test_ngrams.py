@@ -164,3 +164,45 @@ def test_a_single_string_is_refused():
 def test_transform_before_fit():
     with pytest.raises(NotFittedError):
         NgramTfidf().transform(["text"])
+
+
+def test_the_hash_scheme_never_changes():
+    """A saved model's vocabulary is these hashes: a change would silently zero every row."""
+    chars = NgramTfidf(analyzer="char", ngram_range=(1, 2)).fit(["ab"])
+    assert chars.vocabulary_hashes_.tolist() == [
+        7231983405321048729,
+        10451216379200822432,
+        10451216379200822435,
+    ]
+    words = NgramTfidf(analyzer="word", ngram_range=(1, 2)).fit(["hello world"])
+    assert words.vocabulary_hashes_.tolist() == [
+        8736823259589114974,
+        16504561939602202388,
+        18392322187329733646,
+    ]
+
+
+def test_documents_as_scikit_learn_reads_them():
+    ours = NgramTfidf(stop_words="english").fit_transform([b"the caf\xc3\xa9 is open", "a quiet library"])
+    theirs = TfidfVectorizer(stop_words="english", dtype=np.float32).fit_transform(
+        ["the café is open", "a quiet library"]
+    )
+    same_features(ours, theirs)
+    with pytest.raises(ValueError, match="nan is an invalid document"):
+        NgramTfidf().fit(["fine", float("nan")])
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        NgramTfidf().fit([])
+
+
+@pytest.mark.parametrize("analyzer", ["word", "char", "char_wb"])
+def test_lone_surrogates_are_read_as_replacement_characters(analyzer):
+    """Invalid text (a lone surrogate, as JSON can hold) neither crashes nor splits a text."""
+    est = NgramTfidf(analyzer=analyzer, ngram_range=(1, 3), token_pattern=r"\S+")
+    X = est.fit_transform(["ab\ud800cd ef", "ab\ufffdcd ef"])
+    np.testing.assert_allclose(X[0].toarray(), X[1].toarray())
+
+
+@pytest.mark.parametrize("options", [{"min_df": -1}, {"max_df": 1.5}, {"min_df": -0.1}])
+def test_document_frequencies_must_be_counts_or_shares(options):
+    with pytest.raises(ValueError, match="must be a count >= 0 or a share in"):
+        NgramTfidf(**options).fit(["some text"])

@@ -22,19 +22,32 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import strip_accents_ascii, strip_accents_unicode
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, strip_accents_ascii, strip_accents_unicode
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 ANALYZERS = ("word", "char", "char_wb")
 BLOCK_SYMBOLS = 1 << 20  # symbols hashed together: large enough for numpy, small enough for the cache
 _WHITE_SPACES = re.compile(r"\s\s+")  # as scikit-learn normalizes text before character n-grams
-# Ends each segment; a lone surrogate, which no decoded text contains.
+# Ends each segment: a lone surrogate, which is not valid text (lone surrogates in the input are
+# read as U+FFFD first, so no text holds one).
 _SEPARATOR = "\ud800"
 _SEPARATOR_CODE = 0xD800
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd, so the rolling hash loses no bits
+
+
+def _splitmix64(x: int) -> int:
+    """A fixed 64-bit mix (Steele et al. 2014): the same constants on every machine, forever."""
+    x = (x + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return x ^ (x >> 31)
+
+
 # Each n-gram order is xor-ed with its own constant so n-grams of different lengths never align.
-_ORDER_SALT = np.random.default_rng(20261125).integers(1, 2**63, size=32, dtype=np.uint64)
+# Fitted vocabularies are these hashes: the scheme must never change for a saved model.
+_ORDER_SALT = np.array([_splitmix64(order) for order in range(1, 33)], dtype=np.uint64)
 
 
 class NgramTfidf(TransformerMixin, BaseEstimator):
@@ -45,6 +58,10 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
     Document frequencies ``min_df``/``max_df`` (a count, or a share when a float) and
     ``max_features`` (the most frequent n-grams) prune the vocabulary; weights are smoothed IDF,
     optionally ``1 + log(tf)``, and each row is scaled to unit length.
+
+    Differences from ``TfidfVectorizer``: columns are in hash order, not alphabetical; when
+    ``max_features`` cuts through n-grams of equal frequency, the tied ones kept may differ;
+    lone surrogates (invalid text) are read as U+FFFD.
     """
 
     def __init__(
@@ -80,23 +97,21 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
     def fit_transform(self, raw_documents: Iterable[str], y: Any = None) -> sp.csr_matrix:
         self._check_params()
         docs = _as_list(raw_documents)
+        if not docs:
+            raise ValueError("empty vocabulary: no documents to fit on")
         blocks = [_count_block(*block) for block in self._blocks(docs)]
-        # one vocabulary over the blocks' distinct n-grams, in hash order
+        # one vocabulary over the blocks' distinct n-grams, in hash order; per block, a map from
+        # its n-gram ids to vocabulary indices
         codes, hashes = pd.factorize(np.concatenate([b.hashes for b in blocks] or [np.empty(0, np.uint64)]))
         order = np.argsort(hashes)
         hashes = hashes[order]
-        codes = _inverse(order)[codes]
-        bounds = np.cumsum([len(b.hashes) for b in blocks])[:-1]
-        per_block = np.split(codes, bounds)
-        columns = [
-            block_codes.astype(np.int32)[block.ids]
-            for block, block_codes in zip(blocks, per_block, strict=True)
-        ]
-        keep = self._kept_columns(blocks, columns, len(hashes), len(docs))
+        codes = _inverse(order)[codes].astype(np.int32)
+        maps = np.split(codes, np.cumsum([len(b.hashes) for b in blocks])[:-1]) if blocks else []
+        keep = self._kept_columns(blocks, maps, len(hashes), len(docs))
         renumber = np.full(len(hashes), -1, dtype=np.int32)
         renumber[keep] = np.arange(len(keep))
         self.vocabulary_hashes_ = hashes[keep]
-        counts = self._assemble(blocks, [renumber[c] for c in columns], len(docs))
+        counts = self._assemble(blocks, [renumber[m] for m in maps], len(docs))
         df = np.bincount(counts.indices, minlength=counts.shape[1])
         # smoothed IDF, as TfidfTransformer(smooth_idf=True): as if one document held every term
         self.idf_ = (np.log((1 + len(docs)) / (1 + df)) + 1).astype(self.dtype)
@@ -105,10 +120,13 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
     def transform(self, raw_documents: Iterable[str]) -> sp.csr_matrix:
         check_is_fitted(self, "vocabulary_hashes_")
         docs = _as_list(raw_documents)
-        vocabulary = pd.Index(self.vocabulary_hashes_)
+        vocabulary = self.vocabulary_hashes_
         blocks = [_count_block(*block) for block in self._blocks(docs)]
-        columns = [vocabulary.get_indexer(block.hashes).astype(np.int32)[block.ids] for block in blocks]
-        return self._weigh(self._assemble(blocks, columns, len(docs)))
+        maps = []
+        for block in blocks:
+            at = np.minimum(np.searchsorted(vocabulary, block.hashes), max(len(vocabulary) - 1, 0))
+            maps.append(np.where(vocabulary[at] == block.hashes, at, -1).astype(np.int32))
+        return self._weigh(self._assemble(blocks, maps, len(docs)))
 
     # -- parameters -----------------------------------------------------------------------------
 
@@ -120,23 +138,32 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
             raise ValueError(f"ngram_range must be (low, high), 1 <= low <= high <= 32: {self.ngram_range}")
         if self.strip_accents not in (None, "ascii", "unicode"):
             raise ValueError(f"strip_accents must be None, 'ascii' or 'unicode', got {self.strip_accents!r}")
+        for name in ("min_df", "max_df"):
+            value = getattr(self, name)
+            bad_count = isinstance(value, numbers.Integral) and value < 0
+            bad_share = isinstance(value, float) and not 0.0 <= value <= 1.0
+            if bad_count or bad_share:
+                raise ValueError(f"{name} must be a count >= 0 or a share in [0, 1], got {value!r}")
         if self.max_features is not None and self.max_features <= 0:
             raise ValueError(f"max_features must be a positive integer or None, got {self.max_features}")
 
     def _kept_columns(
-        self, blocks: list[_Counted], columns: list[np.ndarray], n_terms: int, n_docs: int
+        self, blocks: list[_Counted], maps: list[np.ndarray], n_terms: int, n_docs: int
     ) -> np.ndarray:
         """Vocabulary indices left after document-frequency and ``max_features`` pruning."""
-        df = np.bincount(np.concatenate(columns), minlength=n_terms)
+        df = np.zeros(n_terms, dtype=np.int64)
+        for block, to_vocabulary in zip(blocks, maps, strict=True):
+            df += np.bincount(to_vocabulary[block.ids], minlength=n_terms)
         high = self.max_df if isinstance(self.max_df, numbers.Integral) else self.max_df * n_docs
         low = self.min_df if isinstance(self.min_df, numbers.Integral) else self.min_df * n_docs
         if high < low:
             raise ValueError("max_df corresponds to < documents than min_df")
         keep = np.flatnonzero((df >= low) & (df <= high))
         if self.max_features is not None and len(keep) > self.max_features:
-            counts = np.concatenate([b.counts for b in blocks])
-            totals = np.bincount(np.concatenate(columns), weights=counts, minlength=n_terms)[keep]
-            top = np.argsort(-totals, kind="stable")[: self.max_features]
+            totals = np.zeros(n_terms)
+            for block, to_vocabulary in zip(blocks, maps, strict=True):
+                totals += np.bincount(to_vocabulary[block.ids], weights=block.counts, minlength=n_terms)
+            top = np.argsort(-totals[keep], kind="stable")[: self.max_features]
             keep = np.sort(keep[top])
         if len(keep) == 0:
             raise ValueError(
@@ -148,6 +175,8 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
     # -- text to symbols ------------------------------------------------------------------------
 
     def _preprocess(self, doc: str) -> str:
+        if not doc.isascii():
+            doc = _SURROGATES.sub("\ufffd", doc)
         if self.lowercase:
             doc = doc.lower()
         if self.strip_accents == "unicode":
@@ -163,7 +192,11 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         separator ends each segment and n-grams never cross one. Rows index ``docs``.
         """
         low, high = self.ngram_range
-        stop = frozenset(self.stop_words) if self.stop_words is not None else None
+        stop = None
+        if self.stop_words == "english":
+            stop = ENGLISH_STOP_WORDS
+        elif self.stop_words is not None:
+            stop = frozenset(self.stop_words)
         pattern = re.compile(self.token_pattern)
         texts: list[Any] = []
         first = size = 0
@@ -205,26 +238,31 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
 
     # -- counts to weights ----------------------------------------------------------------------
 
-    def _assemble(self, blocks: list[_Counted], columns: list[np.ndarray], n_docs: int) -> sp.csr_matrix:
-        """The documents' counts: ``columns[i]`` is block i's column per entry (-1: not kept).
+    def _assemble(self, blocks: list[_Counted], maps: list[np.ndarray], n_docs: int) -> sp.csr_matrix:
+        """The documents' counts; ``maps[i]`` takes block i's n-gram ids to columns (-1: dropped).
 
         Entries come sorted by row, then by hash; columns follow hash order, so the matrix is
-        built in CSR form directly, with sorted indices.
+        built in CSR form directly, with sorted indices. Each block is released once copied.
         """
-        rows, indices, data = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0, np.int64)]
-        for block, column in zip(blocks, columns, strict=True):
-            seen = column >= 0
-            rows.append(block.rows[seen])
-            indices.append(column[seen])
-            data.append(block.counts[seen])
+        nnz = sum(int(np.count_nonzero(m[b.ids] >= 0)) for b, m in zip(blocks, maps, strict=True))
         n_columns = len(self.vocabulary_hashes_)
-        nnz = sum(map(len, indices))
         index = np.int32 if max(nnz, n_columns) < 2**31 else np.int64
-        indptr = np.r_[0, np.cumsum(np.bincount(np.concatenate(rows), minlength=n_docs))]
-        data = np.concatenate(data).astype(self.dtype)
-        matrix = sp.csr_matrix(
-            (data, np.concatenate(indices).astype(index), indptr.astype(index)), shape=(n_docs, n_columns)
-        )
+        indices, data = np.empty(nnz, dtype=index), np.empty(nnz, dtype=self.dtype)
+        per_row = np.zeros(n_docs, dtype=np.int64)
+        at = 0
+        while blocks:
+            block, to_column = blocks.pop(0), maps.pop(0)
+            column = to_column[block.ids]
+            kept = column >= 0
+            n = int(np.count_nonzero(kept))
+            indices[at : at + n] = column[kept]
+            data[at : at + n] = block.counts[kept]
+            rows = block.rows[kept]
+            if n:  # a block holds consecutive rows
+                per_row[rows[0] : rows[-1] + 1] += np.bincount(rows - rows[0])
+            at += n
+        indptr = np.r_[0, np.cumsum(per_row)].astype(index)
+        matrix = sp.csr_matrix((data, indices, indptr), shape=(n_docs, n_columns))
         matrix.has_sorted_indices = True
         return matrix
 
@@ -323,4 +361,11 @@ def _window_hashes(
 def _as_list(raw_documents: Iterable[str]) -> list[str]:
     if isinstance(raw_documents, str):
         raise ValueError("Iterable over raw text documents expected, string object received.")
-    return [str(d) for d in raw_documents]
+    docs = []
+    for doc in raw_documents:
+        if isinstance(doc, bytes):
+            doc = doc.decode("utf-8")
+        elif not isinstance(doc, str):
+            raise ValueError(f"{doc!r} is an invalid document, expected byte or unicode string.")
+        docs.append(doc)
+    return docs
