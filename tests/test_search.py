@@ -282,3 +282,25 @@ def test_a_trial_stuck_in_a_c_call_cannot_overrun_the_budget(demo, tmp_path, mon
     assert est.best_params_["linear_svc.C"] == 1.0
     stopped = [t for t in est.study_.trials if "its worker was stopped" in stop_note(t)]
     assert stopped and all(t.state == optuna.trial.TrialState.PRUNED for t in stopped)
+
+
+def test_representations_too_large_for_memory_are_skipped(demo):
+    """Char n-grams on the demo texts could take ~7 MB, word n-grams under 1 MB: with 1 MB, only
+    word trials run, and the leaderboard says why the others did not."""
+    texts, labels = demo
+    config = {"search": {"memory_mb": 1}, "space": {"representations": ["word", "char"]}}
+    est = AutoTextClassifier(n_trials=8, seed=0, config=config).fit(texts, labels)
+    chars = [t for t in est.study_.trials if t.params["representation"] == "char"]
+    assert chars and all("(search.memory_mb = 1)" in t.user_attrs["stopped"] for t in chars)
+    assert est.best_params_["representation"] == "word"
+
+
+def test_feature_memory_bound_counts_positions_times_orders():
+    from textauto.budget import BYTES_PER_NONZERO, feature_megabytes
+
+    mb = 2**20 / BYTES_PER_NONZERO  # positions per megabyte
+    assert feature_megabytes({"representation": "char", "char.ngram_min": 2, "char.ngram_max": 5}, mb, 0) == 4
+    word = {"representation": "word", "word.ngram_max": 3}
+    assert feature_megabytes(word, n_chars=10**9, n_tokens=mb) == 3
+    union = {**word, "representation": "word+char", "char.ngram_min": 1, "char.ngram_max": 1}
+    assert feature_megabytes(union, n_chars=mb, n_tokens=mb) == 4

@@ -134,6 +134,24 @@ def stopped_timings(trial: Any) -> dict[str, float] | None:
     return {"feature_seconds": features, "classifier_seconds": attrs["limit"] - features}
 
 
+# Bytes per non-zero while a trial runs: the float32 CSR matrix (8), and the copy liblinear or a
+# solver makes of it (16: an index and a double).
+BYTES_PER_NONZERO = 24
+
+
+def feature_megabytes(params: dict[str, Any], n_chars: float, n_tokens: float) -> float:
+    """An upper bound on the memory a trial's features take, from the text volume it is fit on.
+
+    Each text position starts at most one n-gram per order counted, so a representation's
+    non-zeros are at most its positions (characters, or tokens) times its n-gram orders.
+    """
+    windows = 0.0
+    for part in str(params.get("representation", "")).split("+"):
+        per_order = n_chars if part == "char" else n_tokens
+        windows += per_order * _orders(part, params)
+    return windows * BYTES_PER_NONZERO / 2**20
+
+
 class CostModel:
     """What a configuration costs, learned from the folds this process has timed.
 

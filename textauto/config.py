@@ -55,6 +55,7 @@ class SearchConfig(_Strict):
     n_jobs: int = -1
     ensemble_size: int = Field(default=25, ge=0)
     cache_mb: int = Field(default=512, ge=0)
+    memory_mb: int = Field(default=1024, ge=1)
 
     @field_validator("n_jobs")
     @classmethod

@@ -17,7 +17,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from sklearn.base import clone
 
-from textauto.budget import Clock, CostModel, final_seconds
+from textauto.budget import Clock, CostModel, feature_megabytes, final_seconds
 from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig
 from textauto.ensemble import OOFStore, class_scores
@@ -70,6 +70,7 @@ class Objective:
         max_trial_seconds: float,
         oof: OOFStore | None = None,
         cache: FeatureCache | None = None,
+        memory_mb: float = float("inf"),
     ) -> None:
         self.texts = np.asarray(texts, dtype=object)
         self.labels = np.asarray(labels, dtype=object)
@@ -84,6 +85,12 @@ class Objective:
         self.oof = oof
         self.cache = cache if cache is not None else FeatureCache(0)
         self.classes = np.unique(self.labels)
+        self.memory_mb = memory_mb
+        # characters and white-space tokens a trial is fit on (the refit: all of them)
+        self.text_volume = (
+            float(sum(map(len, self.texts))),
+            float(sum(len(t.split()) for t in self.texts)),
+        )
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
@@ -101,7 +108,15 @@ class Objective:
             raise
 
     def _skip_if_unaffordable(self, trial: optuna.Trial) -> None:
-        """Skip a configuration expected to take longer than the time left, refit included."""
+        """Skip a configuration expected to take longer than the time left, refit included, or
+        whose features could outgrow ``search.memory_mb``."""
+        megabytes = feature_megabytes(trial.params, *self.text_volume)
+        if megabytes > self.memory_mb:
+            trial.set_user_attr(
+                "stopped",
+                f"skipped: its features could take {megabytes:.0f} MB (search.memory_mb = {self.memory_mb})",
+            )
+            raise optuna.TrialPruned()
         self.costs.sync(trial.study.get_trials(deepcopy=False, states=TIMED))
         featurized = (featurizer_key(trial.params), 0) in self.cache
         expected = self.costs.expected(trial.params, featurized=featurized)
@@ -322,7 +337,7 @@ def run_search(
         cache = FeatureCache(s.cache_mb * 2**20)
         objective = Objective(
             texts, labels, plan, metric, config.space, ctx, clock, lambda: reserve(study), max_trial,
-            oof=oof, cache=cache,
+            oof=oof, cache=cache, memory_mb=s.memory_mb,
         )  # fmt: skip
 
         def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:
