@@ -26,6 +26,7 @@ from textauto.feature_cache import FeatureCache, Featurized
 from textauto.metrics import METRICS, Metric
 from textauto.parallel import resolve_n_jobs, supervise, worker_id
 from textauto.space import build_pipeline, classifier_swaps, featurizer_key, portfolio_for
+from textauto.study import create_study, fail_interrupted_trials
 from textauto.timeout import TrialTimeout, time_limit
 from textauto.validation import ValidationPlan
 
@@ -71,6 +72,7 @@ class Objective:
         oof: OOFStore | None = None,
         cache: FeatureCache | None = None,
         memory_mb: float = float("inf"),
+        text_volume: tuple[float, float] | None = None,
     ) -> None:
         self.texts = np.asarray(texts, dtype=object)
         self.labels = np.asarray(labels, dtype=object)
@@ -86,11 +88,7 @@ class Objective:
         self.cache = cache if cache is not None else FeatureCache(0)
         self.classes = np.unique(self.labels)
         self.memory_mb = memory_mb
-        # characters and white-space tokens a trial is fit on (the refit: all of them)
-        self.text_volume = (
-            float(sum(map(len, self.texts))),
-            float(sum(len(t.split()) for t in self.texts)),
-        )
+        self.text_volume = text_volume if text_volume is not None else text_volume_of(self.texts)
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
@@ -227,54 +225,9 @@ class SwapClassifiers:
             study.enqueue_trial(params, user_attrs={"swap_of": top[0].number}, skip_if_exists=True)
 
 
-def create_study(
-    storage: str | None,
-    study_name: str,
-    direction: str,
-    seed: int,
-    pruning: bool,
-) -> tuple[optuna.Study, bool]:
-    """The study, and whether this call created it.
-
-    Creation is atomic in the storage (a unique study name), so when several workers start
-    together exactly one of them learns that it created the study and sets it up.
-    """
-    with warnings.catch_warnings():
-        # multivariate/group TPE are marked experimental; they model our conditional space best
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True, group=True)
-    pruner = (
-        optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
-        if pruning
-        else optuna.pruners.NopPruner()
-    )
-    common = {
-        "study_name": study_name,
-        "storage": make_storage(storage),
-        "sampler": sampler,
-        "pruner": pruner,
-    }
-    try:
-        return optuna.create_study(direction=direction, **common), True
-    except optuna.exceptions.DuplicatedStudyError:
-        return optuna.load_study(**common), False
-
-
-def make_storage(url: str | None) -> optuna.storages.BaseStorage | None:
-    """The storage for ``url``; SQLite waits on a lock rather than failing when workers share it."""
-    if url is None:
-        return None
-    if url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-    return optuna.storages.get_storage(url)
-
-
-def fail_interrupted_trials(study: optuna.Study) -> int:
-    """Mark trials left RUNNING by a killed run as failed, so a resumed run can go on."""
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    for trial in stale:
-        study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-    return len(stale)
+def text_volume_of(texts: Sequence[str]) -> tuple[float, float]:
+    """Characters and white-space tokens of ``texts``: what bounds a trial's feature memory."""
+    return float(sum(map(len, texts))), float(sum(len(t.split()) for t in texts))
 
 
 def run_search(
@@ -316,6 +269,7 @@ def run_search(
     n_jobs = resolve_n_jobs(s.n_jobs)
     total = None if clock.deadline is None else clock.left()
     max_trial = total * s.max_trial_fraction if total is not None else float("inf")
+    volume = text_volume_of(texts)  # once, before the workers fork
 
     def reserve(study: optuna.Study) -> float:
         """Time held back for the refit: the best pipeline's, or that of a few ensemble members."""
@@ -337,7 +291,7 @@ def run_search(
         cache = FeatureCache(s.cache_mb * 2**20)
         objective = Objective(
             texts, labels, plan, metric, config.space, ctx, clock, lambda: reserve(study), max_trial,
-            oof=oof, cache=cache, memory_mb=s.memory_mb,
+            oof=oof, cache=cache, memory_mb=s.memory_mb, text_volume=volume,
         )  # fmt: skip
 
         def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:

@@ -99,7 +99,7 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         docs = _as_list(raw_documents)
         if not docs:
             raise ValueError("empty vocabulary: no documents to fit on")
-        blocks = [_count_block(*block) for block in self._blocks(docs)]
+        blocks = self._counted(docs)
         # one vocabulary over the blocks' distinct n-grams, in hash order; per block, a map from
         # its n-gram ids to vocabulary indices
         codes, hashes = pd.factorize(np.concatenate([b.hashes for b in blocks] or [np.empty(0, np.uint64)]))
@@ -121,7 +121,7 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "vocabulary_hashes_")
         docs = _as_list(raw_documents)
         vocabulary = self.vocabulary_hashes_
-        blocks = [_count_block(*block) for block in self._blocks(docs)]
+        blocks = self._counted(docs)
         maps = []
         for block in blocks:
             at = np.minimum(np.searchsorted(vocabulary, block.hashes), max(len(vocabulary) - 1, 0))
@@ -184,6 +184,9 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         elif self.strip_accents == "ascii":
             doc = strip_accents_ascii(doc)
         return doc
+
+    def _counted(self, docs: list[str]) -> list[_Counted]:
+        return [_count_block(*_window_hashes(*block)) for block in self._blocks(docs)]
 
     def _blocks(self, docs: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, int, int, bool]]:
         """Blocks of ``(symbols, boundary, row, low, high, whole_short)``, whole texts each.
@@ -284,15 +287,8 @@ class _Counted:
         self.hashes, self.ids, self.rows, self.counts = hashes, ids, rows, counts
 
 
-def _count_block(
-    symbols: np.ndarray,
-    boundary: np.ndarray,
-    position_row: np.ndarray,
-    low: int,
-    high: int,
-    whole_short: bool,
-) -> _Counted:
-    rows, hashes = _window_hashes(symbols, boundary, position_row, low, high, whole_short)
+def _count_block(rows: np.ndarray, hashes: np.ndarray) -> _Counted:
+    """Count a block's (row, n-gram hash) pairs."""
     codes, distinct = pd.factorize(hashes)  # a hash table: linear time, unlike sorting
     order = np.argsort(distinct)  # ids in hash order, so each row's entries come out sorted
     ids = _inverse(order)[codes]

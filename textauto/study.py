@@ -1,0 +1,58 @@
+"""The Optuna study: its sampler, pruner and storage, created once and shared by workers."""
+
+from __future__ import annotations
+
+import warnings
+
+import optuna
+from optuna.trial import TrialState
+
+
+def create_study(
+    storage: str | None,
+    study_name: str,
+    direction: str,
+    seed: int,
+    pruning: bool,
+) -> tuple[optuna.Study, bool]:
+    """The study, and whether this call created it.
+
+    Creation is atomic in the storage (a unique study name), so when several workers start
+    together exactly one of them learns that it created the study and sets it up.
+    """
+    with warnings.catch_warnings():
+        # multivariate/group TPE are marked experimental; they model our conditional space best
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True, group=True)
+    pruner = (
+        optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+        if pruning
+        else optuna.pruners.NopPruner()
+    )
+    common = {
+        "study_name": study_name,
+        "storage": make_storage(storage),
+        "sampler": sampler,
+        "pruner": pruner,
+    }
+    try:
+        return optuna.create_study(direction=direction, **common), True
+    except optuna.exceptions.DuplicatedStudyError:
+        return optuna.load_study(**common), False
+
+
+def make_storage(url: str | None) -> optuna.storages.BaseStorage | None:
+    """The storage for ``url``; SQLite waits on a lock rather than failing when workers share it."""
+    if url is None:
+        return None
+    if url.startswith("sqlite"):
+        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+    return optuna.storages.get_storage(url)
+
+
+def fail_interrupted_trials(study: optuna.Study) -> int:
+    """Mark trials left RUNNING by a killed run as failed, so a resumed run can go on."""
+    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for trial in stale:
+        study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+    return len(stale)
