@@ -304,3 +304,33 @@ def test_feature_memory_bound_counts_positions_times_orders():
     assert feature_megabytes(word, n_chars=10**9, n_tokens=mb) == 3
     union = {**word, "representation": "word+char", "char.ngram_min": 1, "char.ngram_max": 1}
     assert feature_megabytes(union, n_chars=mb, n_tokens=mb) == 4
+
+
+def test_classifiers_too_large_for_memory_are_skipped(demo):
+    """L-BFGS keeps ~26 coefficient-sized arrays: on ~9k word n-grams and 5 classes, logreg needs
+    ~9 MB, a linear SVM ~1 MB. With 2 MB only the SVM runs, and the leaderboard says why."""
+    texts, labels = demo
+    config = {
+        "search": {"memory_mb": 2},
+        "space": {
+            "representations": ["word"],
+            "classifiers": ["logreg", "linear_svc"],
+            "word": {"ngram_max": 2, "min_df": 1, "max_df": 1.0, "max_features": 0},
+        },
+    }
+    est = AutoTextClassifier(n_trials=6, seed=0, config=config).fit(texts, labels)
+    logreg = [t for t in est.study_.trials if t.params["classifier"] == "logreg"]
+    assert logreg and all(t.state == optuna.trial.TrialState.PRUNED for t in logreg)
+    notes = [t.user_attrs["stopped"] for t in logreg]
+    assert all("its classifier could take" in n and "(search.memory_mb = 2)" in n for n in notes)
+    assert est.best_params_["classifier"] == "linear_svc"
+
+
+def test_classifier_memory_bound_grows_with_features_and_classes():
+    from textauto.budget import classifier_megabytes
+
+    mb = 2**20 / 8  # float64 values per megabyte
+    assert classifier_megabytes({"classifier": "logreg"}, int(mb), 2) == 26  # binary: one output
+    assert classifier_megabytes({"classifier": "logreg"}, int(mb), 20) == 26 * 20
+    assert classifier_megabytes({"classifier": "linear_svc"}, int(mb), 5) == 3 * 5
+    assert classifier_megabytes({"classifier": "lightgbm"}, int(mb), 5) == 0

@@ -17,7 +17,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from sklearn.base import clone
 
-from textauto.budget import Clock, CostModel, feature_megabytes, final_seconds
+from textauto.budget import Clock, CostModel, classifier_megabytes, feature_megabytes, final_seconds
 from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig
 from textauto.ensemble import OOFStore, class_scores
@@ -126,6 +126,18 @@ class Objective:
             trial.set_user_attr("stopped", f"skipped: expected to take {seconds:.1f}s; {left:.1f}s left")
             raise optuna.TrialPruned()
 
+    def _skip_if_too_large(self, trial: optuna.Trial, n_features: int) -> None:
+        """Skip a classifier whose coefficient-sized arrays could outgrow ``search.memory_mb``
+        (known once the first fold is featurized)."""
+        megabytes = classifier_megabytes(trial.params, n_features, len(self.classes))
+        if megabytes > self.memory_mb:
+            trial.set_user_attr(
+                "stopped",
+                f"skipped: its classifier could take {megabytes:.0f} MB on {n_features} features "
+                f"(search.memory_mb = {self.memory_mb})",
+            )
+            raise optuna.TrialPruned()
+
     def _validate(self, trial: optuna.Trial, pipeline: Any) -> float:
         """Fit the featurizer and the classifier separately, to time each (the refit estimate)."""
         features, classifier = pipeline.named_steps["features"], pipeline.named_steps["clf"]
@@ -164,6 +176,7 @@ class Objective:
                         reused += 1
                     if step == 0:  # what a stopped trial is known to have cost so far
                         trial.set_user_attr("feature_seconds", featurized.seconds)
+                    self._skip_if_too_large(trial, featurized.X_train.shape[1])
                     t1 = time.monotonic()
                     model = clone(classifier).fit(featurized.X_train, self.labels[train])
                     t2 = time.monotonic()
