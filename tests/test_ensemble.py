@@ -278,3 +278,41 @@ def test_the_winner_is_kept_unless_its_refit_would_overrun_the_budget_by_more_th
 
     assert chosen(45.0) == 0  # 3.5 s short: within the 10 s the budget allows
     assert chosen(30.0) == 1  # 18.5 s short: the best affordable one instead
+
+
+def test_members_are_refit_in_threads_with_the_same_result(demo):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts, labels = demo
+    X = np.asarray(texts, dtype=object)
+
+    def members():
+        return [
+            ("svc", Pipeline([("features", TfidfVectorizer(ngram_range=(1, 2))), ("clf", LinearSVC())])),
+            ("nb", Pipeline([("features", TfidfVectorizer(ngram_range=(1, 2))), ("clf", MultinomialNB())])),
+            ("lr", Pipeline([("features", TfidfVectorizer(analyzer="char")), ("clf", LogisticRegression())])),
+        ]
+
+    one = EnsembleClassifier(members(), temperatures=[0.5, 1.0, 1.0]).fit(X, labels)
+    two = EnsembleClassifier(members(), temperatures=[0.5, 1.0, 1.0], n_jobs=2).fit(X, labels)
+    assert np.allclose(one.predict_proba(X), two.predict_proba(X))
+    (_, svc), (_, nb), _ = two.estimators_
+    assert svc.steps[0][1] is nb.steps[0][1]  # the shared featurizer is fitted once
+    with pytest.raises(ValueError, match="n_jobs must be None or >= 1, got 0"):
+        EnsembleClassifier(members(), n_jobs=0).fit(X, labels)
+
+
+def test_the_refit_budget_counts_the_threads():
+    from textauto.budget import THREAD_EFFICIENCY, refit_makespan
+
+    assert refit_makespan(20.0, 10.0, 1) == 20.0
+    assert refit_makespan(20.0, 10.0, 2) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY))
+    assert refit_makespan(20.0, 15.0, 2) == 15.0  # never below the longest member
+    y = np.arange(120) % 3
+    half = np.arange(120) < 60
+    a = _candidate(0, _scores(y, half, 3.0, 0.5), cost=10.0)
+    b = _candidate(1, _scores(y, ~half, 3.0, 0.5), cost=10.0)
+    budget = refit_makespan(20.0, 10.0, 2) + 0.1  # both fit on two threads, not on one
+    assert set(greedy_selection([a, b], y, CLASSES, METRICS["accuracy"], refit_budget=budget).counts) == {0}
+    sel = greedy_selection([a, b], y, CLASSES, METRICS["accuracy"], refit_budget=budget, workers=2)
+    assert set(sel.counts) == {0, 1}

@@ -290,7 +290,7 @@ def test_representations_too_large_for_memory_are_skipped(demo):
     texts, labels = demo
     config = {"search": {"memory_mb": 1}, "space": {"representations": ["word", "char"]}}
     est = AutoTextClassifier(n_trials=8, seed=0, config=config).fit(texts, labels)
-    chars = [t for t in est.study_.trials if t.params["representation"] == "char"]
+    chars = [t for t in est.study_.trials if t.params.get("representation") == "char"]
     assert chars and all("(search.memory_mb = 1)" in t.user_attrs["stopped"] for t in chars)
     assert est.best_params_["representation"] == "word"
 
@@ -334,3 +334,22 @@ def test_classifier_memory_bound_grows_with_features_and_classes():
     assert classifier_megabytes({"classifier": "logreg"}, int(mb), 20) == 26 * 20
     assert classifier_megabytes({"classifier": "linear_svc"}, int(mb), 5) == 3 * 5
     assert classifier_megabytes({"classifier": "lightgbm"}, int(mb), 5) == 0
+
+
+def test_cost_model_prices_lightgbm_by_its_size():
+    """A fit grows with the trees and, sub-linearly, the share of columns each tree sees."""
+    from textauto.budget import SAFETY, CostModel
+
+    small = {"representation": "word", "classifier": "lightgbm", "lightgbm.n_estimators": 100,
+             "lightgbm.colsample_bytree": 0.1}  # fmt: skip
+    costs = CostModel(train_fraction=0.8, n_folds=1)
+    costs.record({"representation": "word", "classifier": "linear_svc"},
+                 {"feature_seconds": 0.0, "classifier_seconds": 0.1})  # fmt: skip
+    assert costs.expected(small)[0] == pytest.approx(25 * 0.1 * SAFETY)  # the prior
+    costs.record(small, {"feature_seconds": 0.0, "classifier_seconds": 2.0})
+    large = {**small, "lightgbm.n_estimators": 300, "lightgbm.colsample_bytree": 0.3}
+    assert costs.expected(large)[0] == pytest.approx(2.0 * 3 * 3**0.7 * SAFETY)
+    # timing the large one first prices the small one down, not up
+    costs = CostModel(train_fraction=0.8, n_folds=1)
+    costs.record(large, {"feature_seconds": 0.0, "classifier_seconds": 13.0})
+    assert costs.expected(small)[0] == pytest.approx(13.0 / (3 * 3**0.7) * SAFETY)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from textauto.budget import refit_makespan
 from textauto.metrics import Metric
 
 LOG_FLOOR = -30.0  # score below a model's lowest, for a class it never saw
@@ -139,14 +141,16 @@ def greedy_selection(
     *,
     max_rounds: int = 25,
     refit_budget: float = float("inf"),
+    workers: int = 1,
 ) -> Selection:
     """Caruana's forward selection with replacement; ``candidates[0]`` must be the best single.
 
     ``y`` holds the column index in ``classes`` of each out-of-fold row's true label.
 
-    A candidate that would push the members' summed refit time past ``refit_budget`` is not
-    added (a featurizer shared with a member already in counts once). Ties on the metric go
-    to the lower log loss, so no member is added for nothing.
+    A candidate that would push the members' refit past ``refit_budget`` is not added: their
+    summed time spread over ``workers`` threads (``refit_makespan``; a featurizer shared with a
+    member already in counts once). Ties on the metric go to the lower log loss, so no member
+    is added for nothing.
     The returned selection is the best prefix of the path.
     """
     rows = np.arange(len(y))
@@ -161,7 +165,7 @@ def greedy_selection(
     first = candidates[0]
     total = first.proba.astype(np.float64)
     counts: Counter[int] = Counter({first.number: 1})
-    spent = first.refit_seconds
+    spent = longest = first.refit_seconds
     keys = {first.feature_key}
     best_key = key(total)
     best_counts = dict(counts)
@@ -171,8 +175,10 @@ def greedy_selection(
         n = sum(counts.values())
         choice = None
         for c in candidates:
-            if c.number not in counts and spent + c.cost_beside(keys) > refit_budget:
-                continue
+            if c.number not in counts:
+                makespan = refit_makespan(spent + c.cost_beside(keys), max(longest, c.refit_seconds), workers)
+                if makespan > refit_budget:
+                    continue
             k = key((total + c.proba) / (n + 1))
             if choice is None or k > choice[0]:
                 choice = (k, c)
@@ -181,6 +187,7 @@ def greedy_selection(
         k, c = choice
         if c.number not in counts:
             spent += c.cost_beside(keys)
+            longest = max(longest, c.refit_seconds)
             keys.add(c.feature_key)
         counts[c.number] += 1
         total = total + c.proba
@@ -200,6 +207,8 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
     estimators : list of (name, estimator) pairs; each is cloned and fitted on all the data.
     weights : one weight per member (normalised).
     temperatures : one per member; member probabilities are ``softmax(scores / T)``.
+    n_jobs : threads fitting members (featurizers first, then classifiers); None means 1.
+        liblinear, LightGBM and NgramTfidf's numpy work release the GIL.
     """
 
     def __init__(
@@ -207,36 +216,45 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         estimators: Sequence[tuple[str, Any]],
         weights: Sequence[float] | None = None,
         temperatures: Sequence[float] | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.estimators = estimators
         self.weights = weights
         self.temperatures = temperatures
+        self.n_jobs = n_jobs
 
-    def fit(self, X: Any, y: Any, *, on_member: Callable[[str], None] | None = None) -> EnsembleClassifier:
+    def fit(self, X: Any, y: Any) -> EnsembleClassifier:
         n = len(self.estimators)
         for label, values in (("weights", self.weights), ("temperatures", self.temperatures)):
             if values is not None and len(values) != n:
                 raise ValueError(f"{label}: {len(values)} values for {n} estimators")
+        if self.n_jobs is not None and self.n_jobs < 1:
+            raise ValueError(f"EnsembleClassifier: n_jobs must be None or >= 1, got {self.n_jobs!r}")
         y = np.asarray(y)
         self.classes_ = np.unique(y)
-        heads: dict[str, tuple[list[tuple[str, Any]], Any]] = {}  # featurizer hash -> fitted, X
-        fitted = []
-        for name, estimator in self.estimators:
-            if on_member is not None:
-                on_member(name)
-            if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
-                fitted.append((name, clone(estimator).fit(X, y)))
-                continue
-            # Members whose featurizing steps are equal share one fitted copy of them, in
-            # memory and on disk (pickle keeps shared references), and transform once.
-            key = joblib.hash(estimator.steps[:-1])
-            if key not in heads:
-                head = Pipeline([(n, clone(step)) for n, step in estimator.steps[:-1]])
-                heads[key] = (head.steps, head.fit_transform(X, y))
-            steps, Xt = heads[key]
-            last_name, last = estimator.steps[-1]
-            fitted.append((name, Pipeline([*steps, (last_name, clone(last).fit(Xt, y))])))
-        self.estimators_ = fitted
+        # Members whose featurizing steps are equal share one fitted copy of them, in memory
+        # and on disk (pickle keeps shared references), and transform once.
+        heads: dict[str, list[tuple[str, Any]]] = {}
+        for _, estimator in self.estimators:
+            if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
+                heads.setdefault(joblib.hash(estimator.steps[:-1]), estimator.steps[:-1])
+
+        def fit_head(steps: list[tuple[str, Any]]) -> tuple[list[tuple[str, Any]], Any]:
+            head = Pipeline([(name, clone(step)) for name, step in steps])
+            return head.steps, head.fit_transform(X, y)
+
+        with ThreadPoolExecutor(max_workers=self.n_jobs or 1) as pool:
+            fitted_heads = dict(zip(heads, pool.map(fit_head, heads.values()), strict=True))
+
+            def fit_member(member: tuple[str, Any]) -> tuple[str, Any]:
+                name, estimator = member
+                if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
+                    return name, clone(estimator).fit(X, y)
+                steps, Xt = fitted_heads[joblib.hash(estimator.steps[:-1])]
+                last_name, last = estimator.steps[-1]
+                return name, Pipeline([*steps, (last_name, clone(last).fit(Xt, y))])
+
+            self.estimators_ = list(pool.map(fit_member, self.estimators))
         weights = np.ones(n) if self.weights is None else np.asarray(self.weights, dtype=np.float64)
         self.weights_ = weights / weights.sum()
         self.temperatures_ = np.ones(n) if self.temperatures is None else np.asarray(self.temperatures)

@@ -23,6 +23,7 @@ from textauto.ensemble import (
     softmax,
 )
 from textauto.metrics import METRICS, Metric
+from textauto.parallel import resolve_n_jobs
 from textauto.search import SearchResult, top_trials
 from textauto.space import build_pipeline, featurizer_key
 from textauto.validation import ValidationPlan
@@ -126,6 +127,7 @@ def fit_final(
     classes = np.unique(y)
     y_oof = np.searchsorted(classes, y[plan.oof_rows])
     rounds = cfg.search.ensemble_size
+    workers = resolve_n_jobs(cfg.search.n_jobs)  # the search's processes have ended: their cores
     candidates: list[Candidate] = []
     if store is not None:
         others = [t for t in top_trials(result.study, metric, MAX_CANDIDATES) if t.number != best.number]
@@ -139,7 +141,7 @@ def fit_final(
     selection = None
     if rounds > 1 and len(candidates) > 1:
         selection = greedy_selection(
-            candidates, y_oof, classes, metric, max_rounds=rounds, refit_budget=clock.left()
+            candidates, y_oof, classes, metric, max_rounds=rounds, refit_budget=clock.left(), workers=workers
         )
     if selection and len(selection.counts) > 1 and metric.better(selection.score, selection.single_score):
         weights = selection.weights
@@ -166,6 +168,7 @@ def fit_final(
         [(f"trial-{c.number}", build_pipeline(FixedTrial(c.params), cfg.space, plain)) for c in members],
         weights=[weights[c.number] for c in members],
         temperatures=[c.temperature for c in members],
+        n_jobs=workers,
     )
     ensemble.fit(X, y)
     return FinalModel(ensemble, score, info)

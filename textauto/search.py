@@ -17,7 +17,14 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from sklearn.base import clone
 
-from textauto.budget import Clock, CostModel, classifier_megabytes, feature_megabytes, final_seconds
+from textauto.budget import (
+    Clock,
+    CostModel,
+    classifier_megabytes,
+    feature_megabytes,
+    final_seconds,
+    refit_makespan,
+)
 from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig
 from textauto.ensemble import OOFStore, class_scores
@@ -295,9 +302,8 @@ def run_search(
         single = final_seconds(top[0].params, top[0].user_attrs, frac, predict_share, calibrated=oof is None)
         if oof is None or s.ensemble_size < 2 or total is None:
             return single
-        members = sum(
-            final_seconds(t.params, t.user_attrs, frac, predict_share, calibrated=False) for t in top
-        )
+        costs = [final_seconds(t.params, t.user_attrs, frac, predict_share, calibrated=False) for t in top]
+        members = refit_makespan(sum(costs), max(costs), n_jobs)  # refit in n_jobs threads
         return max(single, min(members, ENSEMBLE_RESERVE_FRACTION * total))
 
     def search(study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:
@@ -352,8 +358,9 @@ def run_search(
     if best is None:
         errors = [t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL]
         first = next((e for e in errors if e), "no trial finished within the budget")
+        ran = [t for t in study.trials if t.state != TrialState.WAITING]  # not queued ones
         raise SearchError(
-            f"no trial completed ({len(study.trials)} run, {len(errors)} failed); first error: {first}"
+            f"no trial completed ({len(ran)} run, {len(errors)} failed); first error: {first}"
         )
     return SearchResult(study, s.metric, plan.description, plan.train_fraction, best)
 

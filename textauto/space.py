@@ -58,6 +58,13 @@ CHAR_DEFAULTS = {
     "char.sublinear_tf": True, "char.max_features": 0, "char.lowercase": True,
 }  # fmt: skip
 
+# 300 trees of 31 leaves, each seeing 30% of the columns: as accurate as the linear SVM on
+# trec6 word 1-2-grams (0.894), 5 s on 5.5k questions.
+LIGHTGBM_DEFAULTS = {
+    "n_estimators": 300, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 5,
+    "colsample_bytree": 0.3, "reg_lambda": 0.01, "class_weight": "none",
+}  # fmt: skip
+
 # Configurations known to be strong on text, evaluated first so that the first trials
 # already give a model at least as good as a hand-written baseline.
 PORTFOLIO: list[dict[str, Any]] = [
@@ -97,6 +104,15 @@ PORTFOLIO: list[dict[str, Any]] = [
         "linear_svc.C": 1.0,
         "linear_svc.class_weight": "none",
     },
+    {  # gradient-boosted trees on word 1-2-grams seen twice: where term interactions matter
+        # more than a linear model can express; skipped when the data makes it too slow
+        "representation": "word",
+        "classifier": "lightgbm",
+        **WORD_DEFAULTS,
+        "word.ngram_max": 2,
+        "word.min_df": 2,
+        **{f"lightgbm.{k}": v for k, v in LIGHTGBM_DEFAULTS.items()},
+    },
 ]
 
 
@@ -107,11 +123,8 @@ CLASSIFIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "nbsvm": {"C": 1.0, "alpha": 1.0, "class_weight": "none"},
     "ridge": {"alpha": 1.0, "class_weight": "none"},
     "complement_nb": {"alpha": 0.3, "norm": False},
-    "lightgbm": {
-        "n_estimators": 100, "learning_rate": 0.15, "num_leaves": 16, "min_child_samples": 5,
-        "colsample_bytree": 0.1, "reg_lambda": 0.01, "class_weight": "none",
-    },
-}  # fmt: skip
+    "lightgbm": LIGHTGBM_DEFAULTS,
+}
 
 
 def _expressible(entry: dict[str, Any], space: SpaceConfig) -> dict[str, Any] | None:

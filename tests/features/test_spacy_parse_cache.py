@@ -168,3 +168,16 @@ def test_forked_processes_write_at_once(cache_dir, monkeypatch):
     monkeypatch.setattr(spacy_parse, "load_pipeline", no_spacy)
     assert parse_texts(TEXTS, "en", None) == expected  # the parent's connection still works
     assert rows(cache_dir) == len(set(TEXTS))
+
+
+def test_threads_share_the_disk_cache(cache_dir):
+    """Ensemble members are refit in threads: the connection opened by one serves the others."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    use_disk_cache(cache_dir)
+    parse_texts(SAMPLES, "en", None)  # the main thread opens the connection
+    halves = [TEXTS[: len(TEXTS) // 2], TEXTS[len(TEXTS) // 2 :]]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda texts: parse_texts(texts, "en", None), halves))
+    assert results[0] + results[1] == fresh_parses(TEXTS)
+    assert rows(cache_dir) == len(set(TEXTS))  # written to disk, not only kept in memory

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 _PIPELINES: dict[str, Any] = {}
 _PARSES: dict[str, dict[str, Parse]] = {}
 _DISK: _DiskCache | None = None  # set by use_disk_cache
+_PARSING = threading.Lock()
 BATCH_SIZE = 256
 DISK_CACHE_FILE = "spacy-parses.sqlite"
 
@@ -137,6 +139,11 @@ def parse_texts(texts: Sequence[str], lang: str, model: str | None) -> list[Pars
     With the disk layer on (``use_disk_cache``), once per run: texts missing from memory are
     looked up on disk first, and new parses are written there in one transaction.
     """
+    with _PARSING:  # threads refitting ensemble members share the pipelines and the caches
+        return _parse_texts(texts, lang, model)
+
+
+def _parse_texts(texts: Sequence[str], lang: str, model: str | None) -> list[Parse]:
     key = pipeline_key(lang, model)
     cache = _PARSES.setdefault(key, {})
     missing = list(dict.fromkeys(t for t in texts if t not in cache))
@@ -273,7 +280,8 @@ class _DiskCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit (isolation_level=None): write() runs its own BEGIN IMMEDIATE
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            # used by one thread at a time (parse_texts holds _PARSING), not always the opener
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")  # no WAL on some network file systems: fine
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
