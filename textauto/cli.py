@@ -81,7 +81,9 @@ def train(
     ] = None,
     text_col: Annotated[str | None, typer.Option(help="Text column [default: text].")] = None,
     label_col: Annotated[str | None, typer.Option(help="Label column [default: label].")] = None,
-    lang: Annotated[str | None, typer.Option(help="spaCy language code [default: en].")] = None,
+    lang: Annotated[
+        str | None, typer.Option(help="spaCy language code [default: auto, detected from the texts].")
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML config (see configs/default.toml).")] = None,
     metric: Annotated[str | None, typer.Option(help="Validation metric [default: accuracy].")] = None,
     time_budget: Annotated[

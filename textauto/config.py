@@ -30,7 +30,7 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     text_col: str = "text"
     label_col: str = "label"
-    lang: str = "en"
+    lang: str = "auto"
     test_size: float | None = Field(default=None, gt=0.0, lt=1.0)
 
 

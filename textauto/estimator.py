@@ -18,6 +18,7 @@ from textauto.data import TextDataset, check_trainable
 from textauto.ensemble import OOFStore
 from textauto.exceptions import DataError
 from textauto.features.spacy_parse import use_disk_cache
+from textauto.language import resolve_language
 from textauto.metrics import METRICS
 from textauto.refit import fit_final
 from textauto.search import TrialCallback, run_search
@@ -36,7 +37,8 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
     n_trials : stop after this many trials (whichever of the two comes first).
     metric : validation metric (see ``textauto.metrics.METRICS``).
     seed : seeds the sampler, the splits and the estimators.
-    lang : spaCy language code for tokenization, lemmas and stop words.
+    lang : spaCy language code for tokenization, lemmas and stop words; "auto" (the
+        default) detects it from the texts (``lang_``; ``detected_lang_`` what was detected).
     storage : an Optuna storage URL (SQLite, PostgreSQL...); None keeps the study in memory.
     resume : continue the study found in ``storage`` under the configured name.
     config : the rest of the configuration (validation, space, ...).
@@ -107,8 +109,10 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         check_trainable(data, need, why)
         seed = cfg.search.seed
         plan = plan_validation(texts, labels, cfg.validation, seed)
+        # "auto": told from the texts, the same on every machine sharing the study
+        self.lang_, self.detected_lang_ = resolve_language(cfg.data.lang, texts)
         ctx = BuildContext(
-            lang=cfg.data.lang,
+            lang=self.lang_,
             spacy_model=cfg.space.spacy_model,
             probability=METRICS[cfg.search.metric].needs == "proba",
             seed=seed,

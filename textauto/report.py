@@ -22,6 +22,15 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([head, rule, *rows])
 
 
+def _language(m: dict[str, Any]) -> str:
+    lang, detected = m.get("lang"), m.get("lang_detected")
+    if detected is None:
+        return f"`{lang}` (configured)"
+    if detected != lang:
+        return f"detected `{detected}`; spaCy's tokenizer for it is not installed, so `{lang}`"
+    return f"`{lang}` (detected)"
+
+
 def render_report(manifest: dict[str, Any], board: pd.DataFrame) -> str:
     m = manifest
     lines = [
@@ -31,6 +40,7 @@ def render_report(manifest: dict[str, Any], board: pd.DataFrame) -> str:
         f"- training data: `{m['data']['train']}` ({m['data']['rows']} rows, "
         f"{len(m['classes'])} classes), fingerprint `{m['data']['fingerprint'][:16]}`",
         f"- validation: {m['validation']['method']}; {m['metric']} = {m['validation']['score']:.4f}",
+        f"- language: {_language(m)}",
         "- trials: " + ", ".join(f"{k} {v}" for k, v in m["trials"].items() if v),
         f"- seed: {m['seed']}; time budget: {m['time_budget']} s; took {m['timings']['total_s']} s",
         "",

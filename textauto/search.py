@@ -359,9 +359,7 @@ def run_search(
         errors = [t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL]
         first = next((e for e in errors if e), "no trial finished within the budget")
         ran = [t for t in study.trials if t.state != TrialState.WAITING]  # not queued ones
-        raise SearchError(
-            f"no trial completed ({len(ran)} run, {len(errors)} failed); first error: {first}"
-        )
+        raise SearchError(f"no trial completed ({len(ran)} run, {len(errors)} failed); first error: {first}")
     return SearchResult(study, s.metric, plan.description, plan.train_fraction, best)
 
 

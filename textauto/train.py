@@ -146,7 +146,8 @@ def train(
             "fingerprint": fingerprint,
         },
         "seed": config.search.seed,
-        "lang": config.data.lang,
+        "lang": model.lang_,
+        "lang_detected": model.detected_lang_,  # None when the configuration named the language
         "text_col": d.text_col,
         "time_budget": budget,
         "timings": {

@@ -10,6 +10,7 @@ import numpy as np
 
 from textauto.components import BuildContext, Component, float_range, int_range, none_if
 from textauto.features.ngrams import NgramTfidf
+from textauto.language import stop_words
 
 # Keep one-letter tokens ("I", "a", digits): they carry meaning in short texts and questions.
 WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
@@ -22,10 +23,7 @@ def stop_words_for(lang: str) -> frozenset[str]:
     "n't" or "'ve" become "n", "t", "ve": the pieces our word pattern produces, so the list is
     consistent with the tokens it filters.
     """
-    from spacy.util import get_lang_class
-
-    words = get_lang_class(lang).Defaults.stop_words
-    return frozenset(piece for word in words for piece in re.findall(WORD_TOKEN_PATTERN, word.lower()))
+    return frozenset(piece for word in stop_words(lang) for piece in re.findall(WORD_TOKEN_PATTERN, word))
 
 
 def build_word(p: dict[str, Any], ctx: BuildContext) -> NgramTfidf:
