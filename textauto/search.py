@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import statistics
 import time
 import warnings
@@ -30,6 +31,7 @@ from textauto.config import RunConfig, SpaceConfig
 from textauto.ensemble import OOFStore, class_scores
 from textauto.exceptions import SearchError
 from textauto.feature_cache import FeatureCache, Featurized
+from textauto.features.tfidf import CJK
 from textauto.metrics import METRICS, Metric
 from textauto.parallel import resolve_n_jobs, supervise, worker_id
 from textauto.space import build_pipeline, classifier_swaps, featurizer_key, portfolio_for
@@ -38,6 +40,7 @@ from textauto.timeout import TrialTimeout, time_limit
 from textauto.validation import ValidationPlan
 
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
+_CJK_CHAR = re.compile(f"[{CJK}]")
 
 # With ensembles on, the search holds back the refit time of this many of its best trials,
 # within this share of the budget (the best pipeline's refit is always held back).
@@ -246,8 +249,13 @@ class SwapClassifiers:
 
 
 def text_volume_of(texts: Sequence[str]) -> tuple[float, float]:
-    """Characters and white-space tokens of ``texts``: what bounds a trial's feature memory."""
-    return float(sum(map(len, texts))), float(sum(len(t.split()) for t in texts))
+    """Characters and word tokens of ``texts``: what bounds a trial's feature memory.
+
+    Tokens are counted as white-space tokens plus Han and kana characters (each one a word
+    token, see ``WORD_TOKEN_PATTERN``): a bound, not an exact count.
+    """
+    tokens = sum(len(t.split()) + len(_CJK_CHAR.findall(t)) for t in texts)
+    return float(sum(map(len, texts))), float(tokens)
 
 
 def run_search(

@@ -12,8 +12,13 @@ from textauto.components import BuildContext, Component, float_range, int_range,
 from textauto.features.ngrams import NgramTfidf
 from textauto.language import stop_words
 
-# Keep one-letter tokens ("I", "a", digits): they carry meaning in short texts and questions.
-WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
+# Han and kana characters, which Chinese and Japanese write without spaces between words.
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Runs of word characters, one-letter ones included ("I", "a", digits: they carry meaning in
+# short texts and questions); each Han or kana character is a token of its own (as BERT's
+# tokenizer does), so word n-grams over Chinese or Japanese are character n-grams, not whole
+# clauses seen once each.
+WORD_TOKEN_PATTERN = rf"(?u)[{CJK}]|[^\W{CJK}]+"
 
 
 @cache

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import re
+
+from optuna.trial import FixedTrial
+
+from textauto.components import BuildContext
+from textauto.config import RunConfig
+from textauto.features.tfidf import WORD_TOKEN_PATTERN, stop_words_for
+from textauto.search import text_volume_of
+from textauto.space import PORTFOLIO, build_pipeline
+
+
+def test_word_tokens_are_runs_of_word_characters_one_letter_ones_included():
+    assert re.findall(WORD_TOKEN_PATTERN, "I can't pay 3.5 EUR, ok_go naïve!") == [
+        "I", "can", "t", "pay", "3", "5", "EUR", "ok_go", "naïve",
+    ]  # fmt: skip
+
+
+def test_han_and_kana_characters_are_tokens_of_their_own():
+    """Chinese and Japanese put no spaces between words: each character is a token, so word
+    n-grams over them are character n-grams rather than whole clauses seen once."""
+    assert re.findall(WORD_TOKEN_PATTERN, "我的订单abc还没到") == [*"我的订单", "abc", *"还没到"]
+    assert re.findall(WORD_TOKEN_PATTERN, "注文した商品") == list("注文した商品")
+    assert re.findall(WORD_TOKEN_PATTERN, "주문이 아직") == ["주문이", "아직"]  # Korean spaces its words
+
+
+def test_word_bigrams_over_chinese_are_character_bigrams():
+    texts = ["我的订单还没到", "订单到了", "我的地址"]
+    params = {**PORTFOLIO[0], "word.min_df": 1}
+    features = build_pipeline(FixedTrial(params), RunConfig().space, BuildContext()).named_steps["features"]
+    features.fit(texts)
+    X = features.transform(["订单"])
+    assert X.nnz == 3  # 订, 单 and 订单
+
+
+def test_the_memory_bound_counts_han_characters_as_tokens():
+    assert text_volume_of(["我的订单 ok", "hello world"]) == (18.0, 8.0)  # 2 + 4 Han, 2
+
+
+def test_stop_words_are_split_like_the_tokens_they_filter():
+    assert {"n", "t", "ve", "the"} <= stop_words_for("en")
+    assert "und" in stop_words_for("de") and "der" in stop_words_for("de")
