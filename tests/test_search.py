@@ -353,3 +353,27 @@ def test_cost_model_prices_lightgbm_by_its_size():
     costs = CostModel(train_fraction=0.8, n_folds=1)
     costs.record(large, {"feature_seconds": 0.0, "classifier_seconds": 13.0})
     assert costs.expected(small)[0] == pytest.approx(13.0 / (3 * 3**0.7) * SAFETY)
+
+
+def test_the_refit_reserve_holds_back_for_the_best_trial_whose_refit_still_fits():
+    """A leader whose refit no longer fits will not be saved: holding its refit back would stop
+    the search for nothing, so the reserve falls back to the best trial that fits."""
+    from textauto.metrics import METRICS
+    from textauto.search import RefitReserve
+
+    def trial(value, feature_seconds):
+        params = {"representation": "word", "classifier": "complement_nb"}
+        dists = {k: optuna.distributions.CategoricalDistribution([v]) for k, v in params.items()}
+        attrs = {"feature_seconds": feature_seconds, "classifier_seconds": 0.0}
+        return optuna.trial.create_trial(params=params, distributions=dists, value=value, user_attrs=attrs)
+
+    study = optuna.create_study(direction="maximize")
+    reserve = RefitReserve(METRICS["accuracy"], 0.8, 0.0, calibrated=False, n_jobs=1, ensemble_cap=None)
+    assert reserve(study, 100.0) == 0.0  # nothing to refit yet
+    study.add_trial(trial(0.9, 40.0))  # refit: 40 x 1.2 safety + 0.5 = 48.5 s
+    study.add_trial(trial(0.8, 1.0))  # 1.7 s
+    assert reserve(study, 100.0) == pytest.approx(48.5)
+    assert reserve(study, 30.0) == pytest.approx(1.7)  # the leader no longer fits
+    assert reserve(study, 1.0) == pytest.approx(1.7)  # nothing fits: more than is left, the search ends
+    ensemble = RefitReserve(METRICS["accuracy"], 0.8, 0.0, calibrated=False, n_jobs=2, ensemble_cap=20.0)
+    assert ensemble(study, 100.0) == pytest.approx(48.5)  # never less than the winner alone

@@ -46,6 +46,7 @@ _CJK_CHAR = re.compile(f"[{CJK}]")
 # within this share of the budget (the best pipeline's refit is always held back).
 ENSEMBLE_RESERVE_MEMBERS = 3
 ENSEMBLE_RESERVE_FRACTION = 0.2
+RESERVE_CANDIDATES = 20  # best trials the reserve looks through for one whose refit fits
 SWAPPED_REPRESENTATIONS = 2  # leading representations tried with every classifier
 TIMED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 WORKER_POLL = 0.25  # seconds between a waiting worker's looks at the study
@@ -248,6 +249,46 @@ class SwapClassifiers:
             study.enqueue_trial(params, user_attrs={"swap_of": top[0].number}, skip_if_exists=True)
 
 
+@dataclass(frozen=True)
+class RefitReserve:
+    """Time held back for the refit: the best pipeline's, or that of a few ensemble members.
+
+    A leader whose refit no longer fits in the time left will not be saved (the refit falls
+    back to the best trial that fits, ``refit._affordable_best``), so the time is held back for
+    that one: holding it for the leader would stop the search for a refit that never happens
+    (on sst2 a word+char NB-SVM trial took the lead with a 72 s refit and ended the search 40 s
+    early; the ensemble saved did not include it).
+    """
+
+    metric: Metric
+    train_fraction: float
+    predict_share: float
+    calibrated: bool  # without out-of-fold scores, margin classifiers are calibrated at refit
+    n_jobs: int  # threads refitting ensemble members
+    ensemble_cap: float | None  # None: no ensemble; else at most this for a few members
+
+    def cost(self, trial: FrozenTrial, calibrated: bool) -> float:
+        return final_seconds(
+            trial.params, trial.user_attrs, self.train_fraction, self.predict_share, calibrated=calibrated
+        )
+
+    def __call__(self, study: optuna.Study, left: float) -> float:
+        ranked = top_trials(study, self.metric, RESERVE_CANDIDATES)
+        if not ranked:
+            return 0.0
+        fitting = [t for t in ranked if self.cost(t, self.calibrated) <= left]
+        if not fitting:  # none fits any more: the search is over
+            return min(self.cost(t, self.calibrated) for t in ranked)
+        top = fitting[:ENSEMBLE_RESERVE_MEMBERS]
+        single = self.cost(top[0], self.calibrated)
+        if self.ensemble_cap is None:
+            return single
+        # with out-of-fold scores, probabilities come from a temperature: no calibration refits
+        costs = [self.cost(t, False) for t in top]
+        members = refit_makespan(sum(costs), max(costs), self.n_jobs)  # refit in n_jobs threads
+        return max(single, min(members, self.ensemble_cap))
+
+
 def text_volume_of(texts: Sequence[str]) -> tuple[float, float]:
     """Characters and word tokens of ``texts``: what bounds a trial's feature memory.
 
@@ -299,20 +340,14 @@ def run_search(
     max_trial = total * s.max_trial_fraction if total is not None else float("inf")
     volume = text_volume_of(texts)  # once, before the workers fork
 
-    def reserve(study: optuna.Study) -> float:
-        """Time held back for the refit: the best pipeline's, or that of a few ensemble members."""
-        top = top_trials(study, metric, ENSEMBLE_RESERVE_MEMBERS)
-        if not top:
-            return 0.0
-        frac = plan.train_fraction
+    held_back = RefitReserve(
+        metric, plan.train_fraction, predict_share, calibrated=oof is None, n_jobs=n_jobs,
+        ensemble_cap=None if oof is None or s.ensemble_size < 2 or total is None
+        else ENSEMBLE_RESERVE_FRACTION * total,
+    )  # fmt: skip
 
-        # with out-of-fold scores, probabilities come from a temperature: no calibration refits
-        single = final_seconds(top[0].params, top[0].user_attrs, frac, predict_share, calibrated=oof is None)
-        if oof is None or s.ensemble_size < 2 or total is None:
-            return single
-        costs = [final_seconds(t.params, t.user_attrs, frac, predict_share, calibrated=False) for t in top]
-        members = refit_makespan(sum(costs), max(costs), n_jobs)  # refit in n_jobs threads
-        return max(single, min(members, ENSEMBLE_RESERVE_FRACTION * total))
+    def reserve(study: optuna.Study) -> float:
+        return held_back(study, clock.left())
 
     def search(study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:
         cache = FeatureCache(s.cache_mb * 2**20)
