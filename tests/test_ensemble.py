@@ -288,7 +288,13 @@ def test_members_are_refit_in_threads_with_the_same_result(demo):
 
     def members():
         return [
-            ("svc", Pipeline([("features", TfidfVectorizer(ngram_range=(1, 2))), ("clf", LinearSVC())])),
+            # seeded: liblinear shuffles with numpy's global random state otherwise
+            (
+                "svc",
+                Pipeline(
+                    [("features", TfidfVectorizer(ngram_range=(1, 2))), ("clf", LinearSVC(random_state=0))]
+                ),
+            ),
             ("nb", Pipeline([("features", TfidfVectorizer(ngram_range=(1, 2))), ("clf", MultinomialNB())])),
             ("lr", Pipeline([("features", TfidfVectorizer(analyzer="char")), ("clf", LogisticRegression())])),
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,13 +16,15 @@ from textauto.config import ValidationConfig
 class ValidationPlan:
     strategy: str  # "kfold" or "holdout"
     splits: list[tuple[np.ndarray, np.ndarray]]
+    grouped: bool = False  # repeated texts kept on one side of every split
 
     @property
     def description(self) -> str:
         if self.strategy == "kfold":
-            return f"stratified {len(self.splits)}-fold cross-validation"
-        n_val = len(self.splits[0][1])
-        return f"stratified holdout ({n_val} validation rows)"
+            text = f"stratified {len(self.splits)}-fold cross-validation"
+        else:
+            text = f"stratified holdout ({len(self.splits[0][1])} validation rows)"
+        return text + (", repeated texts kept together" if self.grouped else "")
 
     @property
     def oof_rows(self) -> np.ndarray:
@@ -50,18 +53,57 @@ def min_per_class(strategy: str, cfg: ValidationConfig) -> int:
     return 2
 
 
+def repeat_groups(texts: Sequence[str]) -> np.ndarray | None:
+    """A group id per text, equal for texts that are the same but for case and white space;
+    None when no text repeats."""
+    ids: dict[str, int] = {}
+    groups = np.fromiter(
+        (ids.setdefault(" ".join(t.lower().split()), len(ids)) for t in texts),
+        dtype=np.int64,
+        count=len(texts),
+    )
+    return None if len(ids) == len(groups) else groups
+
+
 def plan_validation(
     texts: Sequence[str], labels: Sequence[str], cfg: ValidationConfig, seed: int
 ) -> ValidationPlan:
-    """Splits for ``labels`` (call ``check_trainable`` with ``min_per_class`` first)."""
+    """Splits for ``labels`` (call ``check_trainable`` with ``min_per_class`` first).
+
+    A text that repeats (SMS campaigns, retweets, templated tickets) is kept on one side of
+    each split: a copy in training would let a memorizing pipeline score its twin in
+    validation, and validation would favour memorizing over generalizing. The split is then
+    stratified over the distinct texts (each labelled as its first copy).
+    """
     y = np.asarray(labels)
     strategy = choose_strategy(texts, cfg)
+    groups = repeat_groups(texts)
+    if groups is not None:
+        first = np.unique(groups, return_index=True)[1]  # group ids count up from 0
+        try:
+            group_splits = _split(strategy, y[first], cfg, seed)
+        except ValueError:  # a class whose rows are all one repeated text: split rows instead
+            pass
+        else:
+            splits = []
+            for _, val in group_splits:
+                in_val = np.zeros(len(first), dtype=bool)
+                in_val[val] = True
+                splits.append((np.flatnonzero(~in_val[groups]), np.flatnonzero(in_val[groups])))
+            return ValidationPlan(strategy, splits, grouped=True)
+    return ValidationPlan(strategy, _split(strategy, y, cfg, seed))
+
+
+def _split(
+    strategy: str, y: np.ndarray, cfg: ValidationConfig, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     X = np.zeros(len(y))
     if strategy == "kfold":
         splitter = StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=seed)
     else:
-        n_classes = len(set(labels))
+        n_classes = len(set(y))
         test_size = max(cfg.holdout_size, n_classes / len(y))
         splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-    splits = list(splitter.split(X, y))
-    return ValidationPlan(strategy, splits)
+    with warnings.catch_warnings():  # a class with fewer distinct texts than folds: still split
+        warnings.simplefilter("ignore", UserWarning)
+        return list(splitter.split(X, y))
