@@ -25,7 +25,7 @@ def test_repeated_texts_share_a_group_whatever_their_case_and_spacing():
 @pytest.mark.parametrize("strategy", ["kfold", "holdout"])
 def test_repeated_texts_stay_on_one_side_of_every_split(strategy):
     texts, labels = _corpus()
-    plan = plan_validation(texts, labels, ValidationConfig(strategy=strategy), seed=0)
+    plan = plan_validation(texts, labels, ValidationConfig(strategy=strategy, group_repeats=True), seed=0)
     assert plan.grouped and "repeated texts kept together" in plan.description
     groups = repeat_groups(texts)
     for train, val in plan.splits:
@@ -40,13 +40,22 @@ def test_repeated_texts_stay_on_one_side_of_every_split(strategy):
 
 def test_distinct_texts_are_split_as_before():
     texts, labels = _corpus(repeats=0)
-    plan = plan_validation(texts, labels, ValidationConfig(), seed=0)
+    plan = plan_validation(texts, labels, ValidationConfig(group_repeats=True), seed=0)
     assert not plan.grouped and plan.description == "stratified 5-fold cross-validation"
+
+
+def test_repeats_are_split_like_any_text_by_default():
+    """A random test split holds repeats as often as a random validation split does."""
+    texts, labels = _corpus()
+    plan = plan_validation(texts, labels, ValidationConfig(), seed=0)
+    assert not plan.grouped
+    groups = repeat_groups(texts)
+    assert any(set(groups[train]) & set(groups[val]) for train, val in plan.splits)
 
 
 def test_a_class_made_of_one_repeated_text_is_split_by_rows():
     texts = [f"text {i}" for i in range(40)] + ["same"] * 6
     labels = ["a"] * 20 + ["b"] * 20 + ["c"] * 6
-    plan = plan_validation(texts, labels, ValidationConfig(strategy="holdout"), seed=0)
+    plan = plan_validation(texts, labels, ValidationConfig(strategy="holdout", group_repeats=True), seed=0)
     assert not plan.grouped
     assert {labels[i] for i in plan.splits[0][1]} == {"a", "b", "c"}

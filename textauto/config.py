@@ -40,6 +40,7 @@ class ValidationConfig(_Strict):
     holdout_size: float = Field(default=0.2, gt=0.0, lt=1.0)
     holdout_threshold: int = Field(default=20_000, ge=1)
     holdout_threshold_chars: int = Field(default=5_000_000, ge=1)
+    group_repeats: bool = False
 
 
 class SearchConfig(_Strict):

@@ -70,14 +70,15 @@ def plan_validation(
 ) -> ValidationPlan:
     """Splits for ``labels`` (call ``check_trainable`` with ``min_per_class`` first).
 
-    A text that repeats (SMS campaigns, retweets, templated tickets) is kept on one side of
-    each split: a copy in training would let a memorizing pipeline score its twin in
-    validation, and validation would favour memorizing over generalizing. The split is then
-    stratified over the distinct texts (each labelled as its first copy).
+    With ``cfg.group_repeats``, a text that repeats (SMS campaigns, retweets, templated
+    tickets) is kept on one side of each split, stratified over the distinct texts (each
+    labelled as its first copy): validation then scores texts never seen in training, as
+    production traffic without repeats would. Off by default: a random test split holds
+    repeats as often as a random validation split does.
     """
     y = np.asarray(labels)
     strategy = choose_strategy(texts, cfg)
-    groups = repeat_groups(texts)
+    groups = repeat_groups(texts) if cfg.group_repeats else None
     if groups is not None:
         first = np.unique(groups, return_index=True)[1]  # group ids count up from 0
         try:
