@@ -311,14 +311,17 @@ def test_members_are_refit_in_threads_with_the_same_result(demo):
 def test_the_refit_budget_counts_the_threads():
     from textauto.budget import THREAD_EFFICIENCY, refit_makespan
 
-    assert refit_makespan(20.0, 10.0, 1) == 20.0
-    assert refit_makespan(20.0, 10.0, 2) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY))
-    assert refit_makespan(20.0, 15.0, 2) == 15.0  # never below the longest member
+    assert refit_makespan([], [10.0, 10.0], 1) == 20.0
+    assert refit_makespan([], [10.0, 10.0], 2) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY))
+    assert refit_makespan([], [15.0, 5.0], 2) == 15.0  # never below the longest member
+    # featurizers all fit before the classifiers: A (10 s + 1 s) beside B (1 s + 10 s) takes
+    # 10 s then 10 s on two threads, not 11
+    assert refit_makespan([10.0, 1.0], [1.0, 10.0], 2) == 20.0
     y = np.arange(120) % 3
     half = np.arange(120) < 60
     a = _candidate(0, _scores(y, half, 3.0, 0.5), cost=10.0)
     b = _candidate(1, _scores(y, ~half, 3.0, 0.5), cost=10.0)
-    budget = refit_makespan(20.0, 10.0, 2) + 0.1  # both fit on two threads, not on one
+    budget = refit_makespan([], [10.0, 10.0], 2) + 0.1  # both fit on two threads, not on one
     assert set(greedy_selection([a, b], y, CLASSES, METRICS["accuracy"], refit_budget=budget).counts) == {0}
     sel = greedy_selection([a, b], y, CLASSES, METRICS["accuracy"], refit_budget=budget, workers=2)
     assert set(sel.counts) == {0, 1}

@@ -319,7 +319,7 @@ def test_classifiers_too_large_for_memory_are_skipped(demo):
         },
     }
     est = AutoTextClassifier(n_trials=6, seed=0, config=config).fit(texts, labels)
-    logreg = [t for t in est.study_.trials if t.params["classifier"] == "logreg"]
+    logreg = [t for t in est.study_.trials if t.params.get("classifier") == "logreg"]
     assert logreg and all(t.state == optuna.trial.TrialState.PRUNED for t in logreg)
     notes = [t.user_attrs["stopped"] for t in logreg]
     assert all("its classifier could take" in n and "(search.memory_mb = 2)" in n for n in notes)
@@ -377,3 +377,9 @@ def test_the_refit_reserve_holds_back_for_the_best_trial_whose_refit_still_fits(
     assert reserve(study, 1.0) == pytest.approx(1.7)  # nothing fits: more than is left, the search ends
     ensemble = RefitReserve(METRICS["accuracy"], 0.8, 0.0, calibrated=False, n_jobs=2, ensemble_cap=20.0)
     assert ensemble(study, 100.0) == pytest.approx(48.5)  # never less than the winner alone
+    # the refit keeps a leader that overruns by less than the allowed slack: so does the reserve
+    slack = RefitReserve(
+        METRICS["accuracy"], 0.8, 0.0, calibrated=False, n_jobs=1, ensemble_cap=None, slack=10
+    )
+    assert slack(study, 40.0) == pytest.approx(48.5)
+    assert slack(study, 38.0) == pytest.approx(1.7)

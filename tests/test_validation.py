@@ -59,3 +59,11 @@ def test_a_class_made_of_one_repeated_text_is_split_by_rows():
     plan = plan_validation(texts, labels, ValidationConfig(strategy="holdout", group_repeats=True), seed=0)
     assert not plan.grouped
     assert {labels[i] for i in plan.splits[0][1]} == {"a", "b", "c"}
+
+
+def test_a_class_with_fewer_distinct_texts_than_folds_is_split_by_rows():
+    texts = [f"text {i}" for i in range(40)] + ["same", "same", "other", "other", "third", "third"]
+    labels = ["a"] * 20 + ["b"] * 20 + ["c"] * 6  # c: 3 distinct texts for 5 folds
+    plan = plan_validation(texts, labels, ValidationConfig(strategy="kfold", group_repeats=True), seed=0)
+    assert not plan.grouped
+    assert all("c" in {labels[i] for i in train} for train, _ in plan.splits)

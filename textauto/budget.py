@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from textauto.space import needs_calibration
 # data and once on all of it: about 2 classifier fits; the featurizer is fit once.
 CALIBRATION_FACTOR = 2.0
 SAFETY = 1.2  # timings wander; keep a margin
+AFFORD_SLACK = 0.1  # share of the budget the winner's refit may overrun its estimate by
 
 
 @dataclass
@@ -91,10 +93,25 @@ def final_seconds(
 THREAD_EFFICIENCY = 0.6
 
 
-def refit_makespan(total: float, longest: float, workers: int) -> float:
-    """Expected seconds to refit members taking ``total`` seconds one after another, the
-    longest ``longest``, on ``workers`` threads."""
-    return max(longest, total / (1.0 + THREAD_EFFICIENCY * (max(workers, 1) - 1)))
+def refit_makespan(features: Sequence[float], classifiers: Sequence[float], workers: int) -> float:
+    """Expected seconds to refit ensemble members on ``workers`` threads: their distinct
+    featurizers (``features``, seconds each) all fit first, then their classifiers."""
+    speed = 1.0 + THREAD_EFFICIENCY * (max(workers, 1) - 1)
+
+    def phase(seconds: Sequence[float]) -> float:
+        return max(max(seconds, default=0.0), sum(seconds) / speed)
+
+    return phase(features) + phase(classifiers)
+
+
+def refit_parts(
+    params: dict[str, Any], attrs: dict[str, Any], train_fraction: float, predict_share: float
+) -> tuple[float, float]:
+    """(featurizer, classifier) seconds of an ensemble member's ``final_seconds``: its refit
+    without calibration, and featurizing the rows predicted after."""
+    total = final_seconds(params, attrs, train_fraction, predict_share, calibrated=False)
+    features = float(attrs.get("feature_seconds", 0.0)) * SAFETY * (1 + predict_share)
+    return features, max(total - features, 0.0)
 
 
 # Priors for configurations not yet timed, relative to word TF-IDF and a linear SVM (from the

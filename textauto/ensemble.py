@@ -112,11 +112,6 @@ class Candidate:
     feature_key: str = ""  # members with the same key share one fitted featurizer
     feature_seconds: float = 0.0  # the featurizer's part of refit_seconds
 
-    def cost_beside(self, keys: set[str]) -> float:
-        """Refit seconds this member adds to members whose featurizers are ``keys``."""
-        shared = self.feature_key and self.feature_key in keys
-        return self.refit_seconds - (self.feature_seconds if shared else 0.0)
-
 
 @dataclass
 class Selection:
@@ -148,9 +143,9 @@ def greedy_selection(
     ``y`` holds the column index in ``classes`` of each out-of-fold row's true label.
 
     A candidate that would push the members' refit past ``refit_budget`` is not added: their
-    summed time spread over ``workers`` threads (``refit_makespan``; a featurizer shared with a
-    member already in counts once). Ties on the metric go to the lower log loss, so no member
-    is added for nothing.
+    featurizers, then their classifiers, on ``workers`` threads (``refit_makespan``; a
+    featurizer shared with a member already in counts once). Ties on the metric go to the
+    lower log loss, so no member is added for nothing.
     The returned selection is the best prefix of the path.
     """
     rows = np.arange(len(y))
@@ -165,8 +160,8 @@ def greedy_selection(
     first = candidates[0]
     total = first.proba.astype(np.float64)
     counts: Counter[int] = Counter({first.number: 1})
-    spent = longest = first.refit_seconds
-    keys = {first.feature_key}
+    features = {first.feature_key: first.feature_seconds}  # distinct featurizers: fit once
+    classifiers = [first.refit_seconds - first.feature_seconds]
     best_key = key(total)
     best_counts = dict(counts)
     single = metric.from_proba(labels, total, classes)
@@ -176,7 +171,10 @@ def greedy_selection(
         choice = None
         for c in candidates:
             if c.number not in counts:
-                makespan = refit_makespan(spent + c.cost_beside(keys), max(longest, c.refit_seconds), workers)
+                with_c = {c.feature_key: c.feature_seconds, **features}
+                makespan = refit_makespan(
+                    list(with_c.values()), [*classifiers, c.refit_seconds - c.feature_seconds], workers
+                )
                 if makespan > refit_budget:
                     continue
             k = key((total + c.proba) / (n + 1))
@@ -186,9 +184,8 @@ def greedy_selection(
             break
         k, c = choice
         if c.number not in counts:
-            spent += c.cost_beside(keys)
-            longest = max(longest, c.refit_seconds)
-            keys.add(c.feature_key)
+            features.setdefault(c.feature_key, c.feature_seconds)
+            classifiers.append(c.refit_seconds - c.feature_seconds)
         counts[c.number] += 1
         total = total + c.proba
         path.append(metric.from_proba(labels, total / (n + 1), classes))

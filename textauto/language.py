@@ -10,11 +10,12 @@ no language at all; this only decides the word stop-word lists and the spaCy tok
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 
 AUTO = "auto"
 UNKNOWN = "xx"  # spaCy's multi-language tokenizer: no stop words, no lemmas
@@ -64,11 +65,18 @@ _SCRIPT = _script_of()
 
 @cache
 def stop_words(lang: str) -> frozenset[str]:
-    """spaCy's stop words for ``lang``, read from its list alone (importing the whole language,
-    French for one, can take seconds: it compiles the tokenizer's exceptions)."""
+    """spaCy's stop words for ``lang``, read from its list alone: importing the language's
+    package (as ``import spacy.lang.fr.stop_words`` does) takes seconds for some, French among
+    them, which build their tokenizer exceptions on import."""
+    import spacy
+
+    path = Path(spacy.__file__).parent / "lang" / lang / "stop_words.py"
+    spec = importlib.util.spec_from_file_location(f"_textauto_stop_words_{lang}", path)
     try:
-        words = importlib.import_module(f"spacy.lang.{lang}.stop_words").STOP_WORDS
-    except (ImportError, AttributeError):
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        words = module.STOP_WORDS
+    except (OSError, ImportError, AttributeError):  # not a plain list here: ask spaCy
         from spacy.util import get_lang_class
 
         words = get_lang_class(lang).Defaults.stop_words
@@ -95,7 +103,9 @@ def detect_language(texts: Sequence[str]) -> str:
     candidates = SCRIPTS[script][1]
     if len(candidates) == 1:
         return candidates[0]
-    words = [w.lower() for text in texts for w in WORD.findall(text)]
+    # one-letter words say little: "s" and "t" (from "it's", "don't") are stop words of several
+    # languages whose lists hold every letter (Slovenian, Romanian)
+    words = [w.lower() for text in texts for w in WORD.findall(text) if len(w) > 1]
     if not words:
         return UNKNOWN
     counts = Counter(words)

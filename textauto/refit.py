@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from optuna.trial import FixedTrial, FrozenTrial
 
-from textauto.budget import SAFETY, Clock, final_seconds
+from textauto.budget import AFFORD_SLACK, Clock, final_seconds, refit_parts
 from textauto.components import BuildContext
 from textauto.config import RunConfig
 from textauto.ensemble import (
@@ -29,7 +29,6 @@ from textauto.space import build_pipeline, featurizer_key
 from textauto.validation import ValidationPlan
 
 MAX_CANDIDATES = 20  # best completed trials considered for the ensemble
-AFFORD_SLACK = 0.1  # share of the budget the winner's refit may overrun its estimate by
 
 
 @dataclass
@@ -60,13 +59,12 @@ def load_candidates(
             continue
         seen.add(key)
         temperature = fit_temperature(scores, y)
-        cost = final_seconds(t.params, t.user_attrs, train_fraction, predict_share, calibrated=False)
-        features = float(t.user_attrs.get("feature_seconds", 0.0)) * SAFETY
+        features, classifier = refit_parts(t.params, t.user_attrs, train_fraction, predict_share)
         proba = softmax(scores / temperature)
         out.append(
             Candidate(
-                t.number, dict(t.params), proba, temperature, cost,
-                feature_key=featurizer_key(t.params), feature_seconds=features * (1 + predict_share),
+                t.number, dict(t.params), proba, temperature, features + classifier,
+                feature_key=featurizer_key(t.params), feature_seconds=features,
             )
         )  # fmt: skip
     return out

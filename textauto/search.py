@@ -19,12 +19,14 @@ from optuna.trial import FrozenTrial, TrialState
 from sklearn.base import clone
 
 from textauto.budget import (
+    AFFORD_SLACK,
     Clock,
     CostModel,
     classifier_megabytes,
     feature_megabytes,
     final_seconds,
     refit_makespan,
+    refit_parts,
 )
 from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig
@@ -266,6 +268,7 @@ class RefitReserve:
     calibrated: bool  # without out-of-fold scores, margin classifiers are calibrated at refit
     n_jobs: int  # threads refitting ensemble members
     ensemble_cap: float | None  # None: no ensemble; else at most this for a few members
+    slack: float = 0.0  # seconds the winner's refit may overrun (refit._affordable_best)
 
     def cost(self, trial: FrozenTrial, calibrated: bool) -> float:
         return final_seconds(
@@ -276,7 +279,8 @@ class RefitReserve:
         ranked = top_trials(study, self.metric, RESERVE_CANDIDATES)
         if not ranked:
             return 0.0
-        fitting = [t for t in ranked if self.cost(t, self.calibrated) <= left]
+        # what the refit will still take: within the time left plus the allowed overrun
+        fitting = [t for t in ranked if self.cost(t, self.calibrated) <= left + self.slack]
         if not fitting:  # none fits any more: the search is over
             return min(self.cost(t, self.calibrated) for t in ranked)
         top = fitting[:ENSEMBLE_RESERVE_MEMBERS]
@@ -284,8 +288,13 @@ class RefitReserve:
         if self.ensemble_cap is None:
             return single
         # with out-of-fold scores, probabilities come from a temperature: no calibration refits
-        costs = [self.cost(t, False) for t in top]
-        members = refit_makespan(sum(costs), max(costs), self.n_jobs)  # refit in n_jobs threads
+        features: dict[str, float] = {}
+        classifiers = []
+        for t in top:
+            feature, classifier = refit_parts(t.params, t.user_attrs, self.train_fraction, self.predict_share)
+            features[featurizer_key(t.params)] = feature
+            classifiers.append(classifier)
+        members = refit_makespan(list(features.values()), classifiers, self.n_jobs)  # in threads
         return max(single, min(members, self.ensemble_cap))
 
 
@@ -344,6 +353,7 @@ def run_search(
         metric, plan.train_fraction, predict_share, calibrated=oof is None, n_jobs=n_jobs,
         ensemble_cap=None if oof is None or s.ensemble_size < 2 or total is None
         else ENSEMBLE_RESERVE_FRACTION * total,
+        slack=0.0 if total is None else AFFORD_SLACK * (clock.deadline - clock.started),
     )  # fmt: skip
 
     def reserve(study: optuna.Study) -> float:

@@ -81,11 +81,10 @@ def plan_validation(
     groups = repeat_groups(texts) if cfg.group_repeats else None
     if groups is not None:
         first = np.unique(groups, return_index=True)[1]  # group ids count up from 0
-        try:
+        # every class needs a distinct text on each side of each split; else split rows
+        distinct = np.unique(y[first], return_counts=True)[1]
+        if len(distinct) == len(np.unique(y)) and distinct.min() >= min_per_class(strategy, cfg):
             group_splits = _split(strategy, y[first], cfg, seed)
-        except ValueError:  # a class whose rows are all one repeated text: split rows instead
-            pass
-        else:
             splits = []
             for _, val in group_splits:
                 in_val = np.zeros(len(first), dtype=bool)

@@ -23,6 +23,7 @@ def test_han_and_kana_characters_are_tokens_of_their_own():
     assert re.findall(WORD_TOKEN_PATTERN, "我的订单abc还没到") == [*"我的订单", "abc", *"还没到"]
     assert re.findall(WORD_TOKEN_PATTERN, "注文した商品") == list("注文した商品")
     assert re.findall(WORD_TOKEN_PATTERN, "주문이 아직") == ["주문이", "아직"]  # Korean spaces its words
+    assert re.findall(WORD_TOKEN_PATTERN, "Tokyo・Osaka") == ["Tokyo", "Osaka"]  # a mark, not a word
 
 
 def test_word_bigrams_over_chinese_are_character_bigrams():
@@ -41,3 +42,10 @@ def test_the_memory_bound_counts_han_characters_as_tokens():
 def test_stop_words_are_split_like_the_tokens_they_filter():
     assert {"n", "t", "ve", "the"} <= stop_words_for("en")
     assert "und" in stop_words_for("de") and "der" in stop_words_for("de")
+
+
+def test_chinese_stop_words_do_not_make_their_characters_stop_words():
+    """问题 is a stop word; 问 and 题 alone are not (they would vanish from every text)."""
+    stop = stop_words_for("zh")
+    assert "问" not in stop and "题" not in stop
+    assert "的" in stop  # a one-character stop word stays

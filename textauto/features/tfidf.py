@@ -18,7 +18,10 @@ CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # short texts and questions); each Han or kana character is a token of its own (as BERT's
 # tokenizer does), so word n-grams over Chinese or Japanese are character n-grams, not whole
 # clauses seen once each.
-WORD_TOKEN_PATTERN = rf"(?u)[{CJK}]|[^\W{CJK}]+"
+WORD_TOKEN_PATTERN = rf"(?u)(?=\w)[{CJK}]|[^\W{CJK}]+"  # (?=\w): not the marks among them (・)
+
+
+_CJK_TOKEN = re.compile(f"[{CJK}]")
 
 
 @cache
@@ -28,7 +31,14 @@ def stop_words_for(lang: str) -> frozenset[str]:
     "n't" or "'ve" become "n", "t", "ve": the pieces our word pattern produces, so the list is
     consistent with the tokens it filters.
     """
-    return frozenset(piece for word in stop_words(lang) for piece in re.findall(WORD_TOKEN_PATTERN, word))
+    pieces = set()
+    for word in stop_words(lang):
+        tokens = re.findall(WORD_TOKEN_PATTERN, word)
+        if len(tokens) > 1:
+            # a Chinese stop word such as 问题 would make 问 and 题 stop words everywhere
+            tokens = [t for t in tokens if not _CJK_TOKEN.fullmatch(t)]
+        pieces.update(tokens)
+    return frozenset(pieces)
 
 
 def build_word(p: dict[str, Any], ctx: BuildContext) -> NgramTfidf:
