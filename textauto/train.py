@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -158,5 +159,6 @@ def train(
         "versions": library_versions(),
     }
     manifest["timings"]["total_s"] = round(time.monotonic() - started, 2)
-    save_bundle(out, model.model_, manifest, board, render_report(manifest, board))
+    left = math.inf if budget is None else budget - (time.monotonic() - started)
+    save_bundle(out, model.model_, manifest, board, render_report(manifest, board), seconds_left=left)
     return TrainOutcome(out, model, manifest, board)
