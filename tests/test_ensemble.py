@@ -325,3 +325,23 @@ def test_the_refit_budget_counts_the_threads():
     assert set(greedy_selection([a, b], y, CLASSES, METRICS["accuracy"], refit_budget=budget).counts) == {0}
     sel = greedy_selection([a, b], y, CLASSES, METRICS["accuracy"], refit_budget=budget, workers=2)
     assert set(sel.counts) == {0, 1}
+
+
+def test_an_ensemble_of_the_others_replaces_a_best_pipeline_that_leaves_no_room_beside_it():
+    from textauto.ensemble import select_ensemble
+
+    y = np.arange(120) % 3
+    rows = np.arange(120)
+    leader = _candidate(0, _scores(y, rows < 90, 3.0, 0.5), cost=10.0)  # 0.75 alone, 10 s refit
+    a = _candidate(1, _scores(y, rows < 60, 3.0, 0.5), cost=1.0)
+    b = _candidate(2, _scores(y, rows >= 60, 3.0, 0.5), cost=1.0)
+    sel = select_ensemble([leader, a, b], y, CLASSES, METRICS["accuracy"], 10, refit_budget=10.5)
+    assert set(sel.counts) == {1, 2} and sel.score == pytest.approx(1.0)
+    assert sel.single_score == pytest.approx(0.75)  # still the best pipeline's
+    # with room beside it, selection starts from the best pipeline as before
+    sel = select_ensemble([leader, a, b], y, CLASSES, METRICS["accuracy"], 10, refit_budget=100.0)
+    assert 0 in sel.counts
+    # the others must validate better than the best pipeline alone
+    weak = _candidate(2, _scores(y, rows < 30, 3.0, 0.5), cost=1.0)
+    sel = select_ensemble([leader, a, weak], y, CLASSES, METRICS["accuracy"], 10, refit_budget=10.5)
+    assert set(sel.counts) == {0}

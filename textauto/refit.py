@@ -19,7 +19,7 @@ from textauto.ensemble import (
     EnsembleClassifier,
     OOFStore,
     fit_temperature,
-    greedy_selection,
+    select_ensemble,
     softmax,
 )
 from textauto.metrics import METRICS, Metric
@@ -138,9 +138,7 @@ def fit_final(
 
     selection = None
     if rounds > 1 and len(candidates) > 1:
-        selection = greedy_selection(
-            candidates, y_oof, classes, metric, max_rounds=rounds, refit_budget=clock.left(), workers=workers
-        )
+        selection = select_ensemble(candidates, y_oof, classes, metric, rounds, clock.left(), workers)
     if selection and len(selection.counts) > 1 and metric.better(selection.score, selection.single_score):
         weights = selection.weights
         members = [c for c in candidates if c.number in weights]
