@@ -251,7 +251,7 @@ def test_parallel_workers_share_the_study(invoke, tmp_path):
     assert result.exit_code == 0, result.output
     study = optuna.load_study(study_name="textauto", storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}")
     workers = {t.user_attrs.get("worker") for t in study.trials if t.state.is_finished()}
-    assert len(workers - {None}) == 2
+    assert len(workers - {None}) >= 2  # a worker stopped at a trial's limit is replaced by a third
     assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
     assert (tmp_path / "run" / "model.joblib").exists()
 
