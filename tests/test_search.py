@@ -359,7 +359,7 @@ def test_the_refit_reserve_holds_back_for_the_best_trial_whose_refit_still_fits(
     """A leader whose refit no longer fits will not be saved: holding its refit back would stop
     the search for nothing, so the reserve falls back to the best trial that fits."""
     from textauto.metrics import METRICS
-    from textauto.search import RefitReserve
+    from textauto.reserve import RefitReserve
 
     def trial(value, feature_seconds):
         params = {"representation": "word", "classifier": "complement_nb"}

@@ -24,7 +24,8 @@ from textauto.ensemble import (
 )
 from textauto.metrics import METRICS, Metric
 from textauto.parallel import resolve_n_jobs
-from textauto.search import SearchResult, top_trials
+from textauto.reserve import top_trials
+from textauto.search import SearchResult
 from textauto.space import build_pipeline, featurizer_key
 from textauto.validation import ValidationPlan
 

@@ -1,0 +1,72 @@
+"""Time held back for the refit while the search runs, and the ranking it looks at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from textauto.budget import final_seconds, refit_makespan, refit_parts
+from textauto.metrics import Metric
+from textauto.space import featurizer_key
+
+# With ensembles on, the search holds back the refit time of this many of its best trials,
+# within this share of the budget (the best pipeline's refit is always held back).
+ENSEMBLE_RESERVE_MEMBERS = 3
+ENSEMBLE_RESERVE_FRACTION = 0.2
+RESERVE_CANDIDATES = 20  # best trials the reserve looks through for one whose refit fits
+
+
+def top_trials(study: optuna.Study, metric: Metric, k: int | None = None) -> list[FrozenTrial]:
+    """The ``k`` best completed trials, best first."""
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    ranked = sorted(done, key=lambda t: t.value, reverse=metric.direction == "maximize")
+    return ranked if k is None else ranked[:k]
+
+
+@dataclass(frozen=True)
+class RefitReserve:
+    """Time held back for the refit: the best pipeline's, or that of a few ensemble members.
+
+    A leader whose refit no longer fits in the time left will not be saved (the refit falls
+    back to the best trial that fits, ``refit._affordable_best``), so the time is held back for
+    that one: holding it for the leader would stop the search for a refit that never happens
+    (on sst2 a word+char NB-SVM trial took the lead with a 72 s refit and ended the search 40 s
+    early; the ensemble saved did not include it).
+    """
+
+    metric: Metric
+    train_fraction: float
+    predict_share: float
+    calibrated: bool  # without out-of-fold scores, margin classifiers are calibrated at refit
+    n_jobs: int  # threads refitting ensemble members
+    ensemble_cap: float | None  # None: no ensemble; else at most this for a few members
+    slack: float = 0.0  # seconds the winner's refit may overrun (refit._affordable_best)
+
+    def cost(self, trial: FrozenTrial, calibrated: bool) -> float:
+        return final_seconds(
+            trial.params, trial.user_attrs, self.train_fraction, self.predict_share, calibrated=calibrated
+        )
+
+    def __call__(self, study: optuna.Study, left: float) -> float:
+        ranked = top_trials(study, self.metric, RESERVE_CANDIDATES)
+        if not ranked:
+            return 0.0
+        # what the refit will still take: within the time left plus the allowed overrun
+        fitting = [t for t in ranked if self.cost(t, self.calibrated) <= left + self.slack]
+        if not fitting:  # none fits any more: the search is over
+            return min(self.cost(t, self.calibrated) for t in ranked)
+        top = fitting[:ENSEMBLE_RESERVE_MEMBERS]
+        single = self.cost(top[0], self.calibrated)
+        if self.ensemble_cap is None:
+            return single
+        # with out-of-fold scores, probabilities come from a temperature: no calibration refits
+        features: dict[str, float] = {}
+        classifiers = []
+        for t in top:
+            feature, classifier = refit_parts(t.params, t.user_attrs, self.train_fraction, self.predict_share)
+            features[featurizer_key(t.params)] = feature
+            classifiers.append(classifier)
+        members = refit_makespan(list(features.values()), classifiers, self.n_jobs)  # in threads
+        return max(single, min(members, self.ensemble_cap))
