@@ -258,10 +258,11 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(y)
         # Members whose featurizing steps are equal share one fitted copy of them, in memory
         # and on disk (pickle keeps shared references), and transform once.
-        heads: dict[str, list[tuple[str, Any]]] = {}
-        for _, estimator in self.estimators:
-            if isinstance(estimator, Pipeline) and len(estimator.steps) > 1:
-                heads.setdefault(joblib.hash(estimator.steps[:-1]), estimator.steps[:-1])
+        keys = [  # each member's featurizing steps, hashed once (None: not a pipeline)
+            joblib.hash(e.steps[:-1]) if isinstance(e, Pipeline) and len(e.steps) > 1 else None
+            for _, e in self.estimators
+        ]
+        heads = {key: e.steps[:-1] for key, (_, e) in zip(keys, self.estimators, strict=True) if key}
 
         def fit_head(steps: list[tuple[str, Any]]) -> tuple[list[tuple[str, Any]], Any]:
             head = Pipeline([(name, clone(step)) for name, step in steps])
@@ -270,15 +271,15 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         with ThreadPoolExecutor(max_workers=self.n_jobs or 1) as pool:
             fitted_heads = dict(zip(heads, pool.map(fit_head, heads.values()), strict=True))
 
-            def fit_member(member: tuple[str, Any]) -> tuple[str, Any]:
-                name, estimator = member
-                if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
+            def fit_member(member: tuple[tuple[str, Any], str | None]) -> tuple[str, Any]:
+                (name, estimator), key = member
+                if key is None:
                     return name, clone(estimator).fit(X, y)
-                steps, Xt = fitted_heads[joblib.hash(estimator.steps[:-1])]
+                steps, Xt = fitted_heads[key]
                 last_name, last = estimator.steps[-1]
                 return name, Pipeline([*steps, (last_name, clone(last).fit(Xt, y))])
 
-            self.estimators_ = list(pool.map(fit_member, self.estimators))
+            self.estimators_ = list(pool.map(fit_member, zip(self.estimators, keys, strict=True)))
         weights = np.ones(n) if self.weights is None else np.asarray(self.weights, dtype=np.float64)
         self.weights_ = weights / weights.sum()
         self.temperatures_ = np.ones(n) if self.temperatures is None else np.asarray(self.temperatures)

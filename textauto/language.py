@@ -109,11 +109,14 @@ def detect_language(texts: Sequence[str]) -> str:
     if not words:
         return UNKNOWN
     counts = Counter(words)
-    share = {
-        lang: sum(n for w, n in counts.items() if w in stop_words(lang)) / len(words) for lang in candidates
-    }
+    share = {lang: _covered(counts, stop_words(lang)) / len(words) for lang in candidates}
     best = max(candidates, key=lambda lang: share[lang])  # ties: the order above (more speakers first)
     return best if share[best] >= MIN_STOP_SHARE else UNKNOWN
+
+
+def _covered(counts: Counter[str], stop: frozenset[str]) -> int:
+    """How many of the counted words are in ``stop`` (its list looked up once, not per word)."""
+    return sum(n for w, n in counts.items() if w in stop)
 
 
 @cache
