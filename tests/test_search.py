@@ -169,7 +169,8 @@ def test_cost_model_predicts_from_timed_folds_and_priors():
     assert costs.expected({"representation": "word+char", "classifier": "linear_svc"})[0] == pytest.approx(
         20 * SAFETY
     )
-    assert costs.cheapest() == pytest.approx(5 * 1.5)
+    # the cheapest trial left: naive Bayes (0.3 of the SVM's fit) on the cached word features
+    assert costs.cheapest() == pytest.approx(5 * 0.5 * 0.3)
     # featurizing is priced by the n-gram orders counted: word 1-3-grams cost 3/2 of 1-2-grams
     costs = CostModel(train_fraction=0.8, n_folds=1)
     costs.record({"representation": "word", "classifier": "linear_svc", "word.ngram_max": 2},
@@ -334,6 +335,21 @@ def test_classifier_memory_bound_grows_with_features_and_classes():
     assert classifier_megabytes({"classifier": "logreg"}, int(mb), 20) == 26 * 20
     assert classifier_megabytes({"classifier": "linear_svc"}, int(mb), 5) == 3 * 5
     assert classifier_megabytes({"classifier": "lightgbm"}, int(mb), 5) == 0
+
+
+def test_cheapest_trial_counts_a_fast_classifier_on_cached_features():
+    """A slow first trial (a 20-class SVM) must not make the search believe nothing else fits."""
+    from textauto.budget import CostModel
+
+    costs = CostModel(train_fraction=0.8, n_folds=1)
+    assert costs.cheapest() is None
+    costs.record({"representation": "word", "classifier": "linear_svc"},
+                 {"feature_seconds": 5.0, "classifier_seconds": 25.0})  # fmt: skip
+    assert costs.cheapest() == pytest.approx(25.0 * 0.3)  # not 30 s
+    # once a fast configuration is timed, it is the cheapest
+    costs.record({"representation": "word", "classifier": "complement_nb"},
+                 {"feature_seconds": 0.5, "classifier_seconds": 0.5})  # fmt: skip
+    assert costs.cheapest() == pytest.approx(0.5 + 0.5)
 
 
 def test_cost_model_prices_lightgbm_by_its_size():
