@@ -41,6 +41,7 @@ class ValidationConfig(_Strict):
     holdout_threshold: int = Field(default=20_000, ge=1)
     holdout_threshold_chars: int = Field(default=5_000_000, ge=1)
     group_repeats: bool = False
+    group_phrases: bool = True
 
 
 class SearchConfig(_Strict):

@@ -10,13 +10,18 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 
 from textauto.config import ValidationConfig
+from textauto.phrases import phrase_groups
 
 
 @dataclass(frozen=True)
 class ValidationPlan:
     strategy: str  # "kfold" or "holdout"
     splits: list[tuple[np.ndarray, np.ndarray]]
-    grouped: bool = False  # repeated texts kept on one side of every split
+    grouping: str = ""  # what is kept on one side of every split, if anything
+
+    @property
+    def grouped(self) -> bool:
+        return bool(self.grouping)
 
     @property
     def description(self) -> str:
@@ -24,7 +29,7 @@ class ValidationPlan:
             text = f"stratified {len(self.splits)}-fold cross-validation"
         else:
             text = f"stratified holdout ({len(self.splits[0][1])} validation rows)"
-        return text + (", repeated texts kept together" if self.grouped else "")
+        return text + (f", {self.grouping} kept together" if self.grouping else "")
 
     @property
     def oof_rows(self) -> np.ndarray:
@@ -75,10 +80,18 @@ def plan_validation(
     labelled as its first copy): validation then scores texts never seen in training, as
     production traffic without repeats would. Off by default: a random test split holds
     repeats as often as a random validation split does.
+
+    With ``cfg.group_phrases`` (the default), phrase-level data (most texts occur inside other
+    texts, as in SST) keeps each phrase with the longest text containing it, repeats included
+    (see ``textauto.phrases``).
     """
     y = np.asarray(labels)
     strategy = choose_strategy(texts, cfg)
-    groups = repeat_groups(texts) if cfg.group_repeats else None
+    groups, grouping = None, ""
+    if cfg.group_phrases:
+        groups, grouping = phrase_groups(texts, seed), "phrases and the texts containing them"
+    if groups is None and cfg.group_repeats:
+        groups, grouping = repeat_groups(texts), "repeated texts"
     if groups is not None:
         first = np.unique(groups, return_index=True)[1]  # group ids count up from 0
         # every class needs a distinct text on each side of each split; else split rows
@@ -90,7 +103,7 @@ def plan_validation(
                 in_val = np.zeros(len(first), dtype=bool)
                 in_val[val] = True
                 splits.append((np.flatnonzero(~in_val[groups]), np.flatnonzero(in_val[groups])))
-            return ValidationPlan(strategy, splits, grouped=True)
+            return ValidationPlan(strategy, splits, grouping)
     return ValidationPlan(strategy, _split(strategy, y, cfg, seed))
 
 
