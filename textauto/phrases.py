@@ -6,6 +6,11 @@ training fold, and a model that memorizes long n-grams looks best on validation 
 generalizes worse to new sentences (sst2: a word+char NB-SVM validated highest and scored 0.818
 on the test sentences, four linear pipelines validating 0.0003 lower scored 0.849). Grouping
 each phrase with the longest text containing it keeps a sentence and its phrases on one side.
+
+Validation still scores every held-out phrase, not only the sentences: on sst2's grouped
+holdout, accuracy on its 13,395 phrases ranked 20 pipelines by their test accuracy; accuracy on
+its 1,377 sentences alone was too noisy and ranked char n-gram naive Bayes first (0.805 on test;
+``benchmarks/phrase_validation.py``).
 """
 
 from __future__ import annotations
