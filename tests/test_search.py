@@ -248,7 +248,12 @@ def test_a_model_is_kept_when_no_trial_finishes_every_fold(demo):
 
 
 def test_parallel_workers_share_the_study(invoke, tmp_path):
-    result = invoke("train", DEMO_TRAIN, "--n-jobs", "2", "--time-budget", "20", "--out", tmp_path / "run")
+    # A trial count, not a short budget, ends the search: with 20 s on a loaded machine the second
+    # worker, which waits for the first timing, once finished no trial before the refit (CI).
+    result = invoke(
+        "train", DEMO_TRAIN, "--n-jobs", "2", "--n-trials", "16", "--time-budget", "90",
+        "--out", tmp_path / "run",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     study = optuna.load_study(study_name="textauto", storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}")
     workers = {t.user_attrs.get("worker") for t in study.trials if t.state.is_finished()}
