@@ -143,54 +143,6 @@ def test_resume_with_different_data_is_refused(invoke, tmp_path, trained_bundle)
     assert "differs from the data the study" in " ".join(result.stderr.split())
 
 
-def test_cost_model_predicts_from_timed_folds_and_priors():
-    from textauto.budget import SAFETY, CostModel
-
-    costs = CostModel(train_fraction=0.8, n_folds=5)
-    assert costs.expected({"representation": "word", "classifier": "linear_svc"}) is None
-    costs.record(
-        {"representation": "word", "classifier": "linear_svc"},
-        {"feature_seconds": 1.0, "classifier_seconds": 0.5},
-    )
-    seconds, refit = costs.expected({"representation": "word", "classifier": "linear_svc"})
-    assert seconds == pytest.approx(5 * 1.5 * SAFETY)
-    assert refit == pytest.approx((1.0 + 0.5 * 2 / 0.8) * SAFETY + 0.5)  # calibrated SVM at refit
-    # an untimed char union is priced by the priors: 5.5x the word featurizer and classifier fit
-    seconds, _ = costs.expected({"representation": "word+char", "classifier": "linear_svc"})
-    assert seconds == pytest.approx(5 * (5.5 + 2.75) * SAFETY)
-    # char_wb n-grams (inside words) cost half of char n-grams
-    wb = {"representation": "char", "classifier": "linear_svc", "char.analyzer": "char_wb"}
-    assert costs.expected(wb)[0] == pytest.approx(5 * (4.5 * 0.5 + 2.25) * SAFETY)
-    # a timed configuration is taken as measured
-    costs.record(
-        {"representation": "word+char", "classifier": "linear_svc"},
-        {"feature_seconds": 3.0, "classifier_seconds": 1.0},
-    )
-    assert costs.expected({"representation": "word+char", "classifier": "linear_svc"})[0] == pytest.approx(
-        20 * SAFETY
-    )
-    # the cheapest trial left: naive Bayes (0.3 of the SVM's fit) on the cached word features
-    assert costs.cheapest() == pytest.approx(5 * 0.5 * 0.3)
-    # featurizing is priced by the n-gram orders counted: word 1-3-grams cost 3/2 of 1-2-grams
-    costs = CostModel(train_fraction=0.8, n_folds=1)
-    costs.record({"representation": "word", "classifier": "linear_svc", "word.ngram_max": 2},
-                 {"feature_seconds": 2.0, "classifier_seconds": 0.0})  # fmt: skip
-    trigrams = {"representation": "word", "classifier": "linear_svc", "word.ngram_max": 3}
-    assert costs.expected(trigrams)[0] == pytest.approx(3.0 * SAFETY)
-    costs = CostModel(train_fraction=0.8, n_folds=5)
-    costs.record(
-        {"representation": "word", "classifier": "linear_svc"},
-        {"feature_seconds": 1.0, "classifier_seconds": 0.5},
-    )
-    costs.record(
-        {"representation": "word+char", "classifier": "linear_svc"},
-        {"feature_seconds": 3.0, "classifier_seconds": 1.0},
-    )
-    # with its features cached, a trial costs only its classifier fits
-    cached = costs.expected({"representation": "word+char", "classifier": "linear_svc"}, featurized=True)
-    assert cached[0] == pytest.approx(5 * 1.0 * SAFETY)
-
-
 def _finished(params: dict, value: float) -> optuna.trial.FrozenTrial:
     dists = {k: optuna.distributions.CategoricalDistribution([v]) for k, v in params.items()}
     return optuna.trial.create_trial(params=params, distributions=dists, value=value)
@@ -301,17 +253,6 @@ def test_representations_too_large_for_memory_are_skipped(demo):
     assert est.best_params_["representation"] == "word"
 
 
-def test_feature_memory_bound_counts_positions_times_orders():
-    from textauto.budget import BYTES_PER_NONZERO, feature_megabytes
-
-    mb = 2**20 / BYTES_PER_NONZERO  # positions per megabyte
-    assert feature_megabytes({"representation": "char", "char.ngram_min": 2, "char.ngram_max": 5}, mb, 0) == 4
-    word = {"representation": "word", "word.ngram_max": 3}
-    assert feature_megabytes(word, n_chars=10**9, n_tokens=mb) == 3
-    union = {**word, "representation": "word+char", "char.ngram_min": 1, "char.ngram_max": 1}
-    assert feature_megabytes(union, n_chars=mb, n_tokens=mb) == 4
-
-
 def test_classifiers_too_large_for_memory_are_skipped(demo):
     """L-BFGS keeps ~26 coefficient-sized arrays: on ~9k word n-grams and 5 classes, logreg needs
     ~9 MB, a linear SVM ~1 MB. With 2 MB only the SVM runs, and the leaderboard says why."""
@@ -330,50 +271,6 @@ def test_classifiers_too_large_for_memory_are_skipped(demo):
     notes = [t.user_attrs["stopped"] for t in logreg]
     assert all("its classifier could take" in n and "(search.memory_mb = 2)" in n for n in notes)
     assert est.best_params_["classifier"] == "linear_svc"
-
-
-def test_classifier_memory_bound_grows_with_features_and_classes():
-    from textauto.budget import classifier_megabytes
-
-    mb = 2**20 / 8  # float64 values per megabyte
-    assert classifier_megabytes({"classifier": "logreg"}, int(mb), 2) == 26  # binary: one output
-    assert classifier_megabytes({"classifier": "logreg"}, int(mb), 20) == 26 * 20
-    assert classifier_megabytes({"classifier": "linear_svc"}, int(mb), 5) == 3 * 5
-    assert classifier_megabytes({"classifier": "lightgbm"}, int(mb), 5) == 0
-
-
-def test_cheapest_trial_counts_a_fast_classifier_on_cached_features():
-    """A slow first trial (a 20-class SVM) must not make the search believe nothing else fits."""
-    from textauto.budget import CostModel
-
-    costs = CostModel(train_fraction=0.8, n_folds=1)
-    assert costs.cheapest() is None
-    costs.record({"representation": "word", "classifier": "linear_svc"},
-                 {"feature_seconds": 5.0, "classifier_seconds": 25.0})  # fmt: skip
-    assert costs.cheapest() == pytest.approx(25.0 * 0.3)  # not 30 s
-    # once a fast configuration is timed, it is the cheapest
-    costs.record({"representation": "word", "classifier": "complement_nb"},
-                 {"feature_seconds": 0.5, "classifier_seconds": 0.5})  # fmt: skip
-    assert costs.cheapest() == pytest.approx(0.5 + 0.5)
-
-
-def test_cost_model_prices_lightgbm_by_its_size():
-    """A fit grows with the trees and, sub-linearly, the share of columns each tree sees."""
-    from textauto.budget import SAFETY, CostModel
-
-    small = {"representation": "word", "classifier": "lightgbm", "lightgbm.n_estimators": 100,
-             "lightgbm.colsample_bytree": 0.1}  # fmt: skip
-    costs = CostModel(train_fraction=0.8, n_folds=1)
-    costs.record({"representation": "word", "classifier": "linear_svc"},
-                 {"feature_seconds": 0.0, "classifier_seconds": 0.1})  # fmt: skip
-    assert costs.expected(small)[0] == pytest.approx(25 * 0.1 / 3 * SAFETY)  # a third of the prior
-    costs.record(small, {"feature_seconds": 0.0, "classifier_seconds": 2.0})
-    large = {**small, "lightgbm.n_estimators": 300, "lightgbm.colsample_bytree": 0.3}
-    assert costs.expected(large)[0] == pytest.approx(2.0 * 3 * 3**0.7 * SAFETY)
-    # timing the large one first prices the small one down, not up
-    costs = CostModel(train_fraction=0.8, n_folds=1)
-    costs.record(large, {"feature_seconds": 0.0, "classifier_seconds": 13.0})
-    assert costs.expected(small)[0] == pytest.approx(13.0 / (3 * 3**0.7) * SAFETY)
 
 
 def test_the_refit_reserve_holds_back_for_the_best_trial_whose_refit_still_fits():

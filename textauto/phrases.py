@@ -27,16 +27,21 @@ MAX_CHARS = 16_000_000  # larger corpora are not searched (documents, not phrase
 MAX_WORK = 50_000_000  # token windows looked up while grouping (sst2: about 5M)
 
 
-def _normal(text: str) -> str:
-    return " ".join(text.lower().split())
+def _normalized(texts: Sequence[str]) -> list[str] | None:
+    """``texts`` lower-cased with white space collapsed; None when empty or over ``MAX_CHARS``."""
+    if not len(texts) or sum(map(len, texts)) > MAX_CHARS:
+        return None
+    return [" ".join(t.lower().split()) for t in texts]
 
 
 def phrase_share(texts: Sequence[str], seed: int = 0) -> float:
     """Share of a random sample of ``texts`` that occur, as whole words, inside another text
     (case and white space aside); 0.0 for a corpus over ``MAX_CHARS``."""
-    if not len(texts) or sum(map(len, texts)) > MAX_CHARS:
-        return 0.0
-    normal = [_normal(t) for t in texts]
+    normal = _normalized(texts)
+    return 0.0 if normal is None else _share(normal, seed)
+
+
+def _share(normal: list[str], seed: int) -> float:
     corpus = "\n " + " \n ".join(normal) + " \n"
     copies = Counter(normal)
     rng = np.random.default_rng(seed)
@@ -51,16 +56,16 @@ def phrase_groups(texts: Sequence[str], seed: int = 0) -> np.ndarray | None:
     None when the data is not phrase-level (``phrase_share`` below ``PHRASE_SHARE``) or too
     large to group (``MAX_WORK`` token windows).
     """
-    if phrase_share(texts, seed) < PHRASE_SHARE:
+    normal = _normalized(texts)  # once, for the share and the grouping
+    if normal is None or _share(normal, seed) < PHRASE_SHARE:
         return None
-    tokens = [tuple(_normal(t).split()) for t in texts]
     rows: dict[tuple[str, ...], list[int]] = {}
-    for i, words in enumerate(tokens):
+    for i, words in enumerate(tuple(t.split()) for t in normal):
         rows.setdefault(words, []).append(i)
     lengths = sorted({len(words) for words in rows} - {0})
     # every distinct text a root, each window length it could contain: the work's upper bound
-    shorter = np.searchsorted(lengths, [len(words) for words in rows])
-    if int(np.dot([len(words) for words in rows], shorter)) > MAX_WORK:
+    sizes = [len(words) for words in rows]
+    if int(np.dot(sizes, np.searchsorted(lengths, sizes))) > MAX_WORK:
         return None
     group = np.full(len(texts), -1, dtype=np.int64)
     n_groups = 0
