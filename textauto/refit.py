@@ -5,11 +5,15 @@ Refit on all the training data within the time the search left for it.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from optuna.trial import FixedTrial, FrozenTrial
+from sklearn.exceptions import ConvergenceWarning
 
 from textauto.budget import AFFORD_SLACK, Clock, final_seconds, refit_parts
 from textauto.components import BuildContext
@@ -102,6 +106,15 @@ def _affordable_best(
     return next((t for t in ranked if cost(t) <= left), min(ranked, key=cost, default=best))
 
 
+@contextmanager
+def _capped_solvers() -> Iterator[None]:
+    """Silence the convergence warnings of solvers stopped on purpose (the linear SVM's
+    ``LINEAR_SVC_MAX_ITER`` passes): the search validated them as they stop."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
 def fit_final(
     result: SearchResult,
     texts: list[str],
@@ -134,7 +147,8 @@ def fit_final(
         candidates = load_candidates(trials, store, y_oof, plan.train_fraction, predict_rows / len(y))
     if not candidates or candidates[0].number != best.number:
         pipeline = build_pipeline(FixedTrial(best.params), cfg.space, replace(ctx, probability=True))
-        pipeline.fit(X, y)
+        with _capped_solvers():
+            pipeline.fit(X, y)
         return FinalModel(pipeline, float(best.value), None)
 
     selection = None
@@ -167,5 +181,6 @@ def fit_final(
         temperatures=[c.temperature for c in members],
         n_jobs=workers,
     )
-    ensemble.fit(X, y)
+    with _capped_solvers():
+        ensemble.fit(X, y)
     return FinalModel(ensemble, score, info)
