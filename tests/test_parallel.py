@@ -27,6 +27,30 @@ def test_join_stops_a_worker_that_would_delay_the_refit(tmp_path):
     assert not procs[0].is_alive()
 
 
+def _trial_then_sleep(storage: str, index: int) -> None:
+    from textauto.parallel import worker_id
+
+    trial = optuna.load_study(study_name="s", storage=storage).ask()
+    trial.set_user_attr("worker", worker_id())
+    time.sleep(600)
+
+
+def test_join_fails_the_stopped_worker_s_trial_with_a_note(tmp_path):
+    import functools
+
+    from textauto.study import failure_notes
+
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(study_name="s", storage=storage)
+    procs = start_workers(1, functools.partial(_trial_then_sleep, storage))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (study.trials and "worker" in study.trials[0].user_attrs):
+        time.sleep(0.1)
+    join_workers(procs, 0.0, study)
+    assert study.trials[0].state == optuna.trial.TrialState.FAIL
+    assert failure_notes(study) == {0: "stopped: still running when the search ended (the refit had begun)"}
+
+
 def test_join_waits_for_workers_that_finish():
     procs = start_workers(2, _quick)
     join_workers(procs, 30.0, optuna.create_study())
@@ -142,10 +166,14 @@ def test_supervisor_stops_a_worker_past_its_trial_limit_and_replaces_it(tmp_path
 
 
 def test_supervisor_fails_the_trial_of_a_crashed_worker_and_replaces_it(tmp_path):
+    from textauto.study import failure_notes
+
     study, seen, seconds = _supervised(tmp_path, _crash_then_quick)
     assert seconds < 20
     _, crashed, successor = study.trials
     assert crashed.state == optuna.trial.TrialState.FAIL
+    notes = failure_notes(study)
+    assert notes == {1: "failed: its worker died (killed by SIGKILL, as the out-of-memory killer does)"}
     assert successor.state == optuna.trial.TrialState.COMPLETE and successor.value == 1.0
     assert seen == [1, 2]
 

@@ -17,7 +17,7 @@ import json
 import math
 import pickle
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -59,8 +59,13 @@ def stop_note(trial: Any) -> str:
     return f"stopped: over its time limit of {trial.user_attrs['limit']:.1f}s (its worker was stopped)"
 
 
-def leaderboard(trials: Sequence[Any], direction: str) -> pd.DataFrame:
-    """One row per trial, best first: number, state, score, seconds, note, then parameters."""
+def leaderboard(
+    trials: Sequence[Any], direction: str, failure_notes: Mapping[int, str] | None = None
+) -> pd.DataFrame:
+    """One row per trial, best first: number, state, score, seconds, note, then parameters.
+
+    ``failure_notes``: why the supervisor failed trials (``study.failure_notes``)."""
+    failure_notes = failure_notes or {}
     rows = []
     for t in trials:
         if t.state == TrialState.WAITING:  # queued but never run (the budget ran out first)
@@ -71,6 +76,8 @@ def leaderboard(trials: Sequence[Any], direction: str) -> pd.DataFrame:
             else None
         )
         note = t.user_attrs.get("error") or t.user_attrs.get("stopped") or stop_note(t)
+        if not note and t.state == TrialState.FAIL:
+            note = failure_notes.get(t.number, "")
         rows.append(
             {
                 "trial": t.number,

@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from textauto.study import fail_with_note
+
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 JOIN_GRACE = 1.0  # seconds a worker may run into the refit's time before it is stopped
 MAX_RESTARTS = 2  # per worker: replacements for workers stopped or crashed, so a crash cannot loop
@@ -140,12 +142,21 @@ def _stop_overdue(
 
 def _fail_crashed(study: optuna.Study, workers: list[multiprocessing.Process]) -> set[int]:
     """Fail the trials of workers that died by themselves (not stopped here); their pids."""
-    crashed = {worker_id(p.pid): p.pid for p in workers if p.exitcode not in (None, 0)}
-    if crashed:
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if trial.user_attrs.get("worker") in crashed:
-                study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-    return set(crashed.values())
+    crashed = {worker_id(p.pid): p for p in workers if p.exitcode not in (None, 0)}
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if crashed else []:
+        process = crashed.get(trial.user_attrs.get("worker"))
+        if process is not None:
+            reason = _exit_reason(process.exitcode)
+            fail_with_note(study, [trial.number], f"failed: its worker died ({reason})")
+    return {p.pid for p in crashed.values()}
+
+
+def _exit_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        cause = ", as the out-of-memory killer does" if exitcode == -signal.SIGKILL else ""
+        return f"killed by {name}{cause}"
+    return f"exit code {exitcode}"
 
 
 def _die_with_parent(parent: int) -> None:
@@ -189,6 +200,7 @@ def join_workers(procs: list[multiprocessing.Process], seconds_left: float, stud
             p.join(timeout=5)
             stopped.add(p.pid)
     if stopped:
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if trial.user_attrs.get("worker") in {worker_id(pid) for pid in stopped}:
-                study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+        ids = {worker_id(pid) for pid in stopped}
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        late = [t.number for t in running if t.user_attrs.get("worker") in ids]
+        fail_with_note(study, late, "stopped: still running when the search ended (the refit had begun)")

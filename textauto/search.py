@@ -35,7 +35,7 @@ from textauto.metrics import METRICS, Metric
 from textauto.parallel import resolve_n_jobs, supervise, worker_id
 from textauto.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve, top_trials
 from textauto.space import build_pipeline, classifier_swaps, featurizer_key, portfolio_for
-from textauto.study import create_study, fail_interrupted_trials
+from textauto.study import create_study, fail_interrupted_trials, failure_notes
 from textauto.timeout import TrialTimeout, time_limit
 from textauto.validation import ValidationPlan
 
@@ -355,7 +355,9 @@ def run_search(
         supervise(study, n_jobs, worker, [*swaps, *callbacks], until_refit)
     best = _best_or_none(study) or _best_partial(study, metric)
     if best is None:
-        errors = [t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL]
+        notes = failure_notes(study)
+        failed = [t for t in study.trials if t.state == TrialState.FAIL]
+        errors = [t.user_attrs.get("error") or notes.get(t.number) for t in failed]
         first = next((e for e in errors if e), "no trial finished within the budget")
         ran = [t for t in study.trials if t.state != TrialState.WAITING]  # not queued ones
         raise SearchError(f"no trial completed ({len(ran)} run, {len(errors)} failed); first error: {first}")

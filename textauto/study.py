@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import optuna
 from optuna.trial import TrialState
@@ -50,9 +51,27 @@ def make_storage(url: str | None) -> optuna.storages.BaseStorage | None:
     return optuna.storages.get_storage(url)
 
 
+# A study attribute: why the supervisor failed a trial whose worker could not record it itself.
+NOTES_ATTR = "failed_trials"
+
+
+def fail_with_note(study: optuna.Study, numbers: Sequence[int], note: str) -> None:
+    """Fail the trials ``numbers``, keeping ``note`` as the reason the leaderboard shows."""
+    if not numbers:
+        return
+    notes = {**study.user_attrs.get(NOTES_ATTR, {}), **{str(n): note for n in numbers}}
+    study.set_user_attr(NOTES_ATTR, notes)
+    for number in numbers:
+        study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+
+
+def failure_notes(study: optuna.Study) -> dict[int, str]:
+    """The notes ``fail_with_note`` kept, by trial number."""
+    return {int(k): v for k, v in study.user_attrs.get(NOTES_ATTR, {}).items()}
+
+
 def fail_interrupted_trials(study: optuna.Study) -> int:
     """Mark trials left RUNNING by a killed run as failed, so a resumed run can go on."""
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    for trial in stale:
-        study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+    stale = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+    fail_with_note(study, stale, "failed: the run was interrupted while it ran (resumed after)")
     return len(stale)

@@ -21,6 +21,7 @@ from textauto.exceptions import ConfigError, DataError
 from textauto.metrics import METRICS
 from textauto.report import render_report
 from textauto.search import TrialCallback
+from textauto.study import failure_notes
 
 # Seconds held back from the budget for evaluating on the test set and writing the bundle.
 SAVE_RESERVE_MIN = 2.0
@@ -121,7 +122,8 @@ def train(
 
     test_scores = evaluate(model, test_data.texts, test_data.labels) if test_data else None
     result = model.search_result_
-    board = leaderboard(result.study.trials, METRICS[config.search.metric].direction)
+    direction = METRICS[config.search.metric].direction
+    board = leaderboard(result.study.trials, direction, failure_notes(result.study))
     manifest = {
         "name": out.name,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
