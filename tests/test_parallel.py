@@ -195,3 +195,12 @@ def test_the_cost_model_learns_from_a_stopped_trial():
     note = {"limit": 30.0, "stopped": "pruned: below the median"}
     pruned = optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED, user_attrs=note)
     assert stopped_timings(pruned) is None
+
+
+def test_exit_reasons_name_the_signal_or_the_code():
+    from textauto.parallel import _exit_reason
+
+    assert _exit_reason(-9) == "killed by SIGKILL, as the out-of-memory killer does"
+    assert _exit_reason(-15) == "killed by SIGTERM"
+    assert _exit_reason(-40) == "killed by signal 40"
+    assert _exit_reason(1) == "exit code 1"

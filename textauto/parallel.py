@@ -153,7 +153,10 @@ def _fail_crashed(study: optuna.Study, workers: list[multiprocessing.Process]) -
 
 def _exit_reason(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
-        name = signal.Signals(-exitcode).name
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:  # a real-time signal has no name
+            name = f"signal {-exitcode}"
         cause = ", as the out-of-memory killer does" if exitcode == -signal.SIGKILL else ""
         return f"killed by {name}{cause}"
     return f"exit code {exitcode}"
