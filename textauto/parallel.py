@@ -143,7 +143,9 @@ def _stop_overdue(
 def _fail_crashed(study: optuna.Study, workers: list[multiprocessing.Process]) -> set[int]:
     """Fail the trials of workers that died by themselves (not stopped here); their pids."""
     crashed = {worker_id(p.pid): p for p in workers if p.exitcode not in (None, 0)}
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if crashed else []:
+    if not crashed:
+        return set()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         process = crashed.get(trial.user_attrs.get("worker"))
         if process is not None:
             reason = _exit_reason(process.exitcode)
