@@ -1,10 +1,11 @@
-"""What a trial's features cost in memory, per non-zero, against ``budget.feature_megabytes``.
+"""What a trial's features cost in memory, per non-zero, against ``sizing.FeatureSizer``.
 
     python benchmarks/feature_memory.py
 
 Each case runs in a fresh process: the peak RSS it adds while featurizing the full train split,
-then while fitting a classifier on it, in bytes per non-zero of the matrix; and the bound the
-search skips representations by (text positions x n-gram orders x ``BYTES_PER_NONZERO``).
+then while fitting a classifier on it, in bytes per non-zero of the matrix; and the estimate the
+search skips representations by (non-zeros counted on a sample of texts, times the bytes per
+non-zero in ``textauto/sizing.py``), here for a fit on the whole split.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 CASES = [
     ("20newsgroups", "char_wb 2-5", "linear_svc"),
     ("20newsgroups", "char_wb 2-5", "complement_nb"),
+    ("20newsgroups", "char_wb 2-5", "sgd"),
     ("imdb", "word 1-3", "linear_svc"),
     ("sst2", "char_wb 2-5", "linear_svc"),
 ]
@@ -32,13 +34,13 @@ def _peak_mb() -> float:
 
 
 def measure(name: str, features: str, classifier: str) -> dict[str, float]:
+    from sklearn.linear_model import SGDClassifier
     from sklearn.naive_bayes import ComplementNB
     from sklearn.svm import LinearSVC
 
-    from textauto.budget import feature_megabytes
     from textauto.features.ngrams import NgramTfidf
     from textauto.features.tfidf import WORD_TOKEN_PATTERN
-    from textauto.search import text_volume_of
+    from textauto.sizing import FeatureSizer
 
     warnings.simplefilter("ignore")
     train = pd.read_parquet(DATA / name / "train.parquet")
@@ -52,29 +54,34 @@ def measure(name: str, features: str, classifier: str) -> dict[str, float]:
     base = _peak_mb()
     X = featurizer.fit_transform(texts)
     featurized = _peak_mb()
-    model = LinearSVC(max_iter=3) if classifier == "linear_svc" else ComplementNB()
+    model = {
+        "linear_svc": LinearSVC(max_iter=3),
+        "complement_nb": ComplementNB(),
+        "sgd": SGDClassifier(loss="modified_huber", max_iter=3, tol=None),
+    }[classifier]
     model.fit(X, train.label)
     fitted = _peak_mb()
     per_nonzero = 2**20 / X.nnz
+    estimate = FeatureSizer(texts, 1.0, 0).megabytes(featurizer, {**params, "classifier": classifier})
     return {
         "nnz_m": X.nnz / 1e6,
         "featurize_b": (featurized - base) * per_nonzero,
         "fit_b": (fitted - base) * per_nonzero,
-        "bound_mb": feature_megabytes(params, *text_volume_of(texts)),
+        "estimate_mb": estimate,
         "peak_added_mb": fitted - base,
     }
 
 
 def main() -> None:
     print(f"{'dataset':<14} {'features':<12} {'classifier':<14} {'nnz':>6} "
-          f"{'featurize B/nnz':>15} {'+fit B/nnz':>10} {'added MB':>9} {'bound MB':>9}")  # fmt: skip
+          f"{'featurize B/nnz':>15} {'+fit B/nnz':>10} {'added MB':>9} {'estimate MB':>11}")  # fmt: skip
     for case in CASES:
         out = subprocess.run(
             [sys.executable, __file__, *case], capture_output=True, text=True, check=True
         ).stdout
         r = json.loads(out)
         print(f"{case[0]:<14} {case[1]:<12} {case[2]:<14} {r['nnz_m']:5.1f}M {r['featurize_b']:15.1f} "
-              f"{r['fit_b']:10.1f} {r['peak_added_mb']:9.0f} {r['bound_mb']:9.0f}")  # fmt: skip
+              f"{r['fit_b']:10.1f} {r['peak_added_mb']:9.0f} {r['estimate_mb']:11.0f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -53,17 +53,6 @@ def test_cost_model_predicts_from_timed_folds_and_priors():
     assert cached[0] == pytest.approx(5 * 1.0 * SAFETY)
 
 
-def test_feature_memory_bound_counts_positions_times_orders():
-    from textauto.budget import BYTES_PER_NONZERO, feature_megabytes
-
-    mb = 2**20 / BYTES_PER_NONZERO  # positions per megabyte
-    assert feature_megabytes({"representation": "char", "char.ngram_min": 2, "char.ngram_max": 5}, mb, 0) == 4
-    word = {"representation": "word", "word.ngram_max": 3}
-    assert feature_megabytes(word, n_chars=10**9, n_tokens=mb) == 3
-    union = {**word, "representation": "word+char", "char.ngram_min": 1, "char.ngram_max": 1}
-    assert feature_megabytes(union, n_chars=mb, n_tokens=mb) == 4
-
-
 def test_classifier_memory_bound_grows_with_features_and_classes():
     from textauto.budget import classifier_megabytes
 

@@ -150,7 +150,7 @@ def classifier_weight(classifier: str, params: dict[str, Any] | None = None) -> 
 TYPICAL_ORDERS = {"word": 2, "char": 5, "spacy": 1}
 
 
-def _orders(part: str, params: dict[str, Any]) -> float:
+def ngram_orders(part: str, params: dict[str, Any]) -> float:
     high = params.get(f"{part}.ngram_max")
     if high is None:
         return TYPICAL_ORDERS.get(part, 1)
@@ -164,7 +164,7 @@ def featurizer_weight(representation: str, params: dict[str, Any] | None = None)
     for part in representation.split("+"):
         scale = 1.0
         if params is not None:
-            scale = _orders(part, params) / TYPICAL_ORDERS.get(part, 1)
+            scale = ngram_orders(part, params) / TYPICAL_ORDERS.get(part, 1)
             scale *= ANALYZER_WEIGHT.get(params.get(f"{part}.analyzer"), 1.0)
         total += FEATURIZER_WEIGHT.get(part, 4.0) * scale
     return total
@@ -181,24 +181,6 @@ def stopped_timings(trial: Any) -> dict[str, float] | None:
         return None
     features = min(float(attrs.get("feature_seconds", attrs["limit"])), attrs["limit"])
     return {"feature_seconds": features, "classifier_seconds": attrs["limit"] - features}
-
-
-# Bytes per non-zero while a trial runs: the float32 CSR matrix (8), and the copy liblinear or a
-# solver makes of it (16: an index and a double).
-BYTES_PER_NONZERO = 24
-
-
-def feature_megabytes(params: dict[str, Any], n_chars: float, n_tokens: float) -> float:
-    """An upper bound on the memory a trial's features take, from the text volume it is fit on.
-
-    Each text position starts at most one n-gram per order counted, so a representation's
-    non-zeros are at most its positions (characters, or tokens) times its n-gram orders.
-    """
-    windows = 0.0
-    for part in str(params.get("representation", "")).split("+"):
-        per_order = n_chars if part == "char" else n_tokens
-        windows += per_order * _orders(part, params)
-    return windows * BYTES_PER_NONZERO / 2**20
 
 
 # Dense float64 arrays of (features x outputs) a classifier holds while it fits. L-BFGS (logreg)

@@ -23,7 +23,6 @@ from textauto.budget import (
     Clock,
     CostModel,
     classifier_megabytes,
-    feature_megabytes,
 )
 from textauto.components import BuildContext
 from textauto.config import RunConfig, SpaceConfig
@@ -34,6 +33,7 @@ from textauto.features.tfidf import CJK
 from textauto.metrics import METRICS, Metric
 from textauto.parallel import resolve_n_jobs, supervise, worker_id
 from textauto.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve, top_trials
+from textauto.sizing import FeatureSizer
 from textauto.space import build_pipeline, classifier_swaps, featurizer_key, portfolio_for
 from textauto.study import create_study, fail_interrupted_trials, failure_notes
 from textauto.timeout import TrialTimeout, time_limit
@@ -78,7 +78,7 @@ class Objective:
         oof: OOFStore | None = None,
         cache: FeatureCache | None = None,
         memory_mb: float = float("inf"),
-        text_volume: tuple[float, float] | None = None,
+        sizer: FeatureSizer | None = None,
     ) -> None:
         self.texts = np.asarray(texts, dtype=object)
         self.labels = np.asarray(labels, dtype=object)
@@ -94,13 +94,15 @@ class Objective:
         self.cache = cache if cache is not None else FeatureCache(0)
         self.classes = np.unique(self.labels)
         self.memory_mb = memory_mb
-        self.text_volume = text_volume if text_volume is not None else text_volume_of(self.texts)
+        if sizer is None:
+            sizer = FeatureSizer(self.texts, plan.train_fraction, text_volume_of(self.texts)[1], ctx.seed)
+        self.sizer = sizer
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
             trial.set_user_attr("worker", worker_id())
             pipeline = build_pipeline(trial, self.space, self.ctx)
-            self._skip_if_unaffordable(trial)
+            self._skip_if_unaffordable(trial, pipeline)
             try:
                 return self._validate(trial, pipeline)
             finally:
@@ -111,10 +113,10 @@ class Objective:
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
             raise
 
-    def _skip_if_unaffordable(self, trial: optuna.Trial) -> None:
+    def _skip_if_unaffordable(self, trial: optuna.Trial, pipeline: Any) -> None:
         """Skip a configuration expected to take longer than the time left, refit included, or
         whose features could outgrow ``search.memory_mb``."""
-        megabytes = feature_megabytes(trial.params, *self.text_volume)
+        megabytes = self.sizer.megabytes(pipeline.named_steps["features"], trial.params)
         if megabytes > self.memory_mb:
             trial.set_user_attr(
                 "stopped",
@@ -293,7 +295,8 @@ def run_search(
     n_jobs = resolve_n_jobs(s.n_jobs)
     total = None if clock.deadline is None else clock.left()
     max_trial = total * s.max_trial_fraction if total is not None else float("inf")
-    volume = text_volume_of(texts)  # once, before the workers fork
+    # once, before the workers fork
+    sizer = FeatureSizer(texts, plan.train_fraction, text_volume_of(texts)[1], ctx.seed)
 
     held_back = RefitReserve(
         metric, plan.train_fraction, predict_share, calibrated=oof is None, n_jobs=n_jobs,
@@ -309,7 +312,7 @@ def run_search(
         cache = FeatureCache(s.cache_mb * 2**20)
         objective = Objective(
             texts, labels, plan, metric, config.space, ctx, clock, lambda: reserve(study), max_trial,
-            oof=oof, cache=cache, memory_mb=s.memory_mb, text_volume=volume,
+            oof=oof, cache=cache, memory_mb=s.memory_mb, sizer=sizer,
         )  # fmt: skip
 
         def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:
