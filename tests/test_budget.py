@@ -95,3 +95,21 @@ def test_cost_model_prices_lightgbm_by_its_size():
     costs = CostModel(train_fraction=0.8, n_folds=1)
     costs.record(large, {"feature_seconds": 0.0, "classifier_seconds": 13.0})
     assert costs.expected(small)[0] == pytest.approx(13.0 / (3 * 3**0.7) * SAFETY)
+
+
+def test_a_classifier_timed_beside_other_workers_refits_faster_alone():
+    from textauto.budget import CONTENDED_SLOWDOWN, SAFETY, CostModel, refit_seconds
+
+    svc = {"representation": "word", "classifier": "linear_svc"}
+    alone = {"feature_seconds": 2.0, "classifier_seconds": 4.0}
+    beside = {**alone, "workers": 2}
+    assert refit_seconds(svc, alone, 0.8, calibrated=False) == pytest.approx((2.0 + 4.0 / 0.8) * SAFETY + 0.5)
+    # featurizing is barely slowed by the other worker; the classifier's fit is
+    expected = (2.0 + 4.0 / CONTENDED_SLOWDOWN / 0.8) * SAFETY + 0.5
+    assert refit_seconds(svc, beside, 0.8, calibrated=False) == pytest.approx(expected)
+    # the cost model prices untimed refits the same way, while trials keep their timed cost
+    one, two = CostModel(0.8, 5), CostModel(0.8, 5, workers=2)
+    for costs in (one, two):
+        costs.record(svc, alone)
+    assert one.expected(svc)[0] == two.expected(svc)[0]
+    assert two.expected(svc)[1] < one.expected(svc)[1]

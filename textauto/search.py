@@ -79,6 +79,7 @@ class Objective:
         cache: FeatureCache | None = None,
         memory_mb: float = float("inf"),
         sizer: FeatureSizer | None = None,
+        workers: int = 1,
     ) -> None:
         self.texts = np.asarray(texts, dtype=object)
         self.labels = np.asarray(labels, dtype=object)
@@ -89,7 +90,8 @@ class Objective:
         self.clock = clock
         self.reserve = reserve
         self.max_trial_seconds = max_trial_seconds
-        self.costs = CostModel(plan.train_fraction, len(plan.splits))
+        self.workers = workers  # trial processes on this machine, timing side by side
+        self.costs = CostModel(plan.train_fraction, len(plan.splits), workers)
         self.oof = oof
         self.cache = cache if cache is not None else FeatureCache(0)
         self.classes = np.unique(self.labels)
@@ -101,6 +103,7 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         try:
             trial.set_user_attr("worker", worker_id())
+            trial.set_user_attr("workers", self.workers)
             pipeline = build_pipeline(trial, self.space, self.ctx)
             self._skip_if_unaffordable(trial, pipeline)
             try:
@@ -313,6 +316,7 @@ def run_search(
         objective = Objective(
             texts, labels, plan, metric, config.space, ctx, clock, lambda: reserve(study), max_trial,
             oof=oof, cache=cache, memory_mb=s.memory_mb, sizer=sizer,
+            workers=1 if storage is None else n_jobs,
         )  # fmt: skip
 
         def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:
