@@ -2,8 +2,9 @@
 
 A text's n-gram non-zeros are its distinct n-grams, so a representation's non-zeros over the
 training texts are estimated without bias by counting them on a random sample of texts and
-scaling up (five 500-text samples came within 10% on the six benchmark sets; document-frequency
-pruning only lowers the true count). spaCy token streams cannot be counted without parsing, so
+scaling up (300-text samples came within 0.84-1.13 of the real count, five seeds, word 1-3 and
+char_wb 2-5 on the six benchmark sets, in under 0.1 s; document-frequency pruning only lowers
+the true count). spaCy token streams cannot be counted without parsing, so
 they keep a bound from the text volume: each token starts at most one n-gram per order.
 """
 
