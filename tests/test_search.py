@@ -170,14 +170,13 @@ def test_swaps_are_enqueued_once_the_queue_is_empty():
     assert {t.system_attrs["fixed_params"]["classifier"] for t in queued} == {
         "logreg",
         "ridge",
-        "sgd",
         "complement_nb",
         "lightgbm",
     }
     assert all(t.user_attrs["swap_of"] == 2 for t in queued)
     study.add_trial(_finished({**PORTFOLIO[3]}, 0.95))
     swap(study, study.trials[-1])
-    assert len(study.get_trials(states=waiting)) == 5  # limit=1: one representation only
+    assert len(study.get_trials(states=waiting)) == 4  # limit=1: one representation only
 
 
 def test_large_text_volume_chooses_a_holdout():

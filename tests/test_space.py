@@ -167,8 +167,7 @@ def test_classifier_swaps_keep_the_representation_and_try_every_other_classifier
     space = RunConfig().space
     best = {**PORTFOLIO[2], "classifier": "linear_svc"}
     swaps = classifier_swaps(best, space)
-    others = {"logreg", "nbsvm", "ridge", "sgd", "complement_nb", "lightgbm"}
-    assert {s["classifier"] for s in swaps} == others
+    assert {s["classifier"] for s in swaps} == {"logreg", "nbsvm", "ridge", "complement_nb", "lightgbm"}
     for swap in swaps:
         assert featurizer_key(swap) == featurizer_key(best)
         build_pipeline(FixedTrial(swap), space, BuildContext())  # complete and valid
