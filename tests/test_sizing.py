@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from textauto import sizing
 from textauto.features.ngrams import NgramTfidf
 from textauto.sizing import (
     BYTES_PER_WINDOW,
@@ -73,3 +74,12 @@ def test_a_union_adds_its_parts_and_spacy_streams_are_bounded_by_tokens():
     spacy = Pipeline([("tokens", "passthrough")])  # not counted: bounded by its token windows
     params = {"representation": "spacy", "classifier": "ridge", "spacy.ngram_max": 2}
     assert sizer.megabytes(spacy, params) == pytest.approx(BYTES_PER_WINDOW * 1000 * 2 / MB)
+
+
+def test_the_sample_stops_at_its_character_cap(monkeypatch):
+    texts = ["x" * 100] * 50
+    monkeypatch.setattr(sizing, "SAMPLE_CHARS", 1_000)
+    sizer = FeatureSizer(texts, 0.8, 0)
+    assert len(sizer.sample) == 10 and sizer.scale == 5
+    monkeypatch.setattr(sizing, "SAMPLE_CHARS", 10)  # one text, even past the cap
+    assert len(FeatureSizer(texts, 0.8, 0).sample) == 1

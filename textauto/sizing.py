@@ -2,7 +2,7 @@
 
 A text's n-gram non-zeros are its distinct n-grams, so a representation's non-zeros over the
 training texts are estimated without bias by counting them on a random sample of texts and
-scaling up (300-text samples came within 0.84-1.13 of the real count, five seeds, word 1-3 and
+scaling up (300-text samples came within 0.88-1.20 of the real count, five seeds, word 1-3 and
 char_wb 2-5 on the six benchmark sets, in under 0.1 s; document-frequency pruning only lowers
 the true count). spaCy token streams cannot be counted without parsing, so
 they keep a bound from the text volume: each token starts at most one n-gram per order.
@@ -22,6 +22,9 @@ from textauto.features import REPRESENTATIONS
 from textauto.features.ngrams import NgramTfidf
 
 SAMPLE_TEXTS = 300
+# ...and at most this many characters of them (at least one text), so that counting stays under
+# a second or so on book-length documents (300 imdb reviews hold about 400,000 characters)
+SAMPLE_CHARS = 2_000_000
 # Peak bytes per non-zero, measured as resident memory by benchmarks/feature_memory.py.
 # Featurizing (NgramTfidf's counted blocks and vocabulary, on the training side of a fold):
 # word 1-3-grams 52 (imdb), character n-grams 36-40 (20newsgroups, sst2).
@@ -47,7 +50,9 @@ class FeatureSizer:
 
     def __init__(self, texts: Sequence[str], train_fraction: float, n_tokens: float, seed: int = 0) -> None:
         n = len(texts)
-        rows = np.random.default_rng(seed).choice(n, size=min(n, SAMPLE_TEXTS), replace=False)
+        rows = np.random.default_rng(seed).permutation(n)[:SAMPLE_TEXTS]
+        lengths = np.fromiter((len(str(texts[i])) for i in rows), dtype=np.int64, count=len(rows))
+        rows = rows[: max(int(np.searchsorted(np.cumsum(lengths), SAMPLE_CHARS, side="right")), 1)]
         self.sample = [str(texts[i]) for i in np.sort(rows)]
         self.scale = n / max(len(rows), 1)
         self.train_fraction = train_fraction
