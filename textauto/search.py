@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import statistics
 import time
 import warnings
@@ -29,7 +28,6 @@ from textauto.config import RunConfig, SpaceConfig
 from textauto.ensemble import OOFStore, class_scores
 from textauto.exceptions import SearchError
 from textauto.feature_cache import FeatureCache, Featurized
-from textauto.features.tfidf import CJK
 from textauto.metrics import METRICS, Metric
 from textauto.parallel import resolve_n_jobs, supervise, worker_id
 from textauto.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve, top_trials
@@ -40,7 +38,6 @@ from textauto.timeout import TrialTimeout, time_limit
 from textauto.validation import ValidationPlan
 
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
-_CJK_CHAR = re.compile(f"[{CJK}]")
 
 SWAPPED_REPRESENTATIONS = 2  # leading representations tried with every classifier
 TIMED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -97,7 +94,7 @@ class Objective:
         self.classes = np.unique(self.labels)
         self.memory_mb = memory_mb
         if sizer is None:
-            sizer = FeatureSizer(self.texts, plan.train_fraction, text_volume_of(self.texts)[1], ctx.seed)
+            sizer = FeatureSizer(self.texts, plan.train_fraction, seed=ctx.seed)
         self.sizer = sizer
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -249,16 +246,6 @@ class SwapClassifiers:
             study.enqueue_trial(params, user_attrs={"swap_of": top[0].number}, skip_if_exists=True)
 
 
-def text_volume_of(texts: Sequence[str]) -> tuple[float, float]:
-    """Characters and word tokens of ``texts``: what bounds a trial's feature memory.
-
-    Tokens are counted as white-space tokens plus Han and kana characters (each one a word
-    token, see ``WORD_TOKEN_PATTERN``): a bound, not an exact count.
-    """
-    tokens = sum(len(t.split()) + len(_CJK_CHAR.findall(t)) for t in texts)
-    return float(sum(map(len, texts))), float(tokens)
-
-
 def run_search(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -299,7 +286,7 @@ def run_search(
     total = None if clock.deadline is None else clock.left()
     max_trial = total * s.max_trial_fraction if total is not None else float("inf")
     # once, before the workers fork
-    sizer = FeatureSizer(texts, plan.train_fraction, text_volume_of(texts)[1], ctx.seed)
+    sizer = FeatureSizer(texts, plan.train_fraction, seed=ctx.seed)
 
     held_back = RefitReserve(
         metric, plan.train_fraction, predict_share, calibrated=oof is None, n_jobs=n_jobs,

@@ -10,6 +10,7 @@ they keep a bound from the text volume: each token starts at most one n-gram per
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from sklearn.pipeline import FeatureUnion
 from textauto.budget import ngram_orders
 from textauto.features import REPRESENTATIONS
 from textauto.features.ngrams import NgramTfidf
+from textauto.features.tfidf import CJK
 
 SAMPLE_TEXTS = 300
 # ...and at most this many characters of them (at least one text), so that counting stays under
@@ -37,6 +39,7 @@ HELD_BYTES = 8.0
 FIT_COPY_BYTES = {"linear_svc": 52.0, "nbsvm": 52.0}
 # A bound for what is not counted (spaCy streams): the float32 matrix and one copy per window.
 BYTES_PER_WINDOW = 24.0
+_CJK_CHAR = re.compile(f"[{CJK}]")
 _IGNORED = ("min_df", "max_df", "max_features", "sublinear_tf", "dtype")  # do not add non-zeros
 
 
@@ -44,11 +47,14 @@ class FeatureSizer:
     """Megabytes a trial's features (and a copying classifier) take on ``texts``' folds.
 
     ``train_fraction``: the share of the texts a fold fits on (its peak comes while fitting);
-    ``n_tokens``: white-space tokens of all texts, for the bound on spaCy streams. Counts are
-    kept per featurizer setting, so each is sampled once per process.
+    ``n_tokens``: tokens of all texts, for the bound on spaCy streams (default: counted by
+    ``text_volume_of``). Counts are kept per featurizer setting, so each is sampled once per
+    process.
     """
 
-    def __init__(self, texts: Sequence[str], train_fraction: float, n_tokens: float, seed: int = 0) -> None:
+    def __init__(
+        self, texts: Sequence[str], train_fraction: float, n_tokens: float | None = None, seed: int = 0
+    ) -> None:
         n = len(texts)
         rows = np.random.default_rng(seed).permutation(n)[:SAMPLE_TEXTS]
         lengths = np.fromiter((len(str(texts[i])) for i in rows), dtype=np.int64, count=len(rows))
@@ -56,7 +62,7 @@ class FeatureSizer:
         self.sample = [str(texts[i]) for i in np.sort(rows)]
         self.scale = n / max(len(rows), 1)
         self.train_fraction = train_fraction
-        self.n_tokens = n_tokens
+        self.n_tokens = text_volume_of(texts)[1] if n_tokens is None else n_tokens
         self._nonzeros: dict[str, float] = {}
 
     def megabytes(self, features: Any, params: dict[str, Any]) -> float:
@@ -94,3 +100,13 @@ def _parts(features: Any, params: dict[str, Any]) -> list[tuple[str, Any]]:
     if isinstance(features, FeatureUnion):
         return list(features.transformer_list)
     return [(REPRESENTATIONS[params["representation"]][0], features)]
+
+
+def text_volume_of(texts: Sequence[str]) -> tuple[float, float]:
+    """Characters and word tokens of ``texts``: what bounds a trial's feature memory.
+
+    Tokens are counted as white-space tokens plus Han and kana characters (each one a word
+    token, see ``WORD_TOKEN_PATTERN``): a bound, not an exact count.
+    """
+    tokens = sum(len(t.split()) + len(_CJK_CHAR.findall(t)) for t in texts)
+    return float(sum(map(len, texts))), float(tokens)

@@ -7,7 +7,7 @@ from optuna.trial import FixedTrial
 from textauto.components import BuildContext
 from textauto.config import RunConfig
 from textauto.features.tfidf import WORD_TOKEN_PATTERN, stop_words_for
-from textauto.search import text_volume_of
+from textauto.sizing import text_volume_of
 from textauto.space import PORTFOLIO, build_pipeline
 
 
