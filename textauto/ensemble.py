@@ -3,7 +3,8 @@
 Every completed trial leaves its out-of-fold class scores (``OOFStore``). Each trial's scores
 are turned into probabilities by a temperature fitted on them, then members are added one at a
 time, with replacement, whichever most improves the validation metric of the averaged
-probabilities. The ensemble is kept only when it beats the best single pipeline.
+probabilities. Whether the average, a stack (``textauto.stacking``) or the best single
+pipeline is saved is decided on held-out folds of the out-of-fold rows.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from textauto.metrics import Metric
 
 LOG_FLOOR = -30.0  # score below a model's lowest, for a class it never saw
 SCORE_LIMIT = 1e4  # clip infinite log-probabilities and runaway margins
+LOG_CLIP = 1e-9  # smallest member probability a stacker sees (its log is a feature)
 
 
 def class_scores(model: Any, X: Any, classes: np.ndarray) -> np.ndarray:
@@ -71,6 +73,20 @@ def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[rows, y]))
 
     return float(np.exp(minimize_scalar(nll, bounds=(-7.0, 7.0), method="bounded").x))
+
+
+def stack_features(probas: Sequence[np.ndarray]) -> np.ndarray:
+    """The stacker's input: each member's log-probabilities, side by side."""
+    return np.hstack([np.log(np.clip(p, LOG_CLIP, None)) for p in probas])
+
+
+def stacked_proba(features: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    z = features @ np.asarray(coef).T + np.asarray(intercept)
+    if z.shape[1] == 1:  # two classes: the logit of the second
+        z = np.column_stack([np.zeros(len(z)), z[:, 0]])
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 class OOFStore:
@@ -224,7 +240,7 @@ def select_ensemble(
 
 
 class EnsembleClassifier(ClassifierMixin, BaseEstimator):
-    """A weighted average of temperature-scaled member probabilities.
+    """A weighted average of temperature-scaled member probabilities, or a stack over them.
 
     Parameters
     ----------
@@ -233,6 +249,10 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
     temperatures : one per member; member probabilities are ``softmax(scores / T)``.
     n_jobs : threads fitting members (featurizers first, then classifiers); None means 1.
         liblinear, LightGBM and NgramTfidf's numpy work release the GIL.
+    stack_coef, stack_intercept : when given, a logistic regression over the members'
+        log-probabilities side by side (``textauto.stacking``), fitted on out-of-fold scores
+        and kept as it is by ``fit``; ``weights`` are then unused. Rows in ``classes_`` order
+        (one row for two classes: the second's logit).
     """
 
     def __init__(
@@ -241,11 +261,15 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         weights: Sequence[float] | None = None,
         temperatures: Sequence[float] | None = None,
         n_jobs: int | None = None,
+        stack_coef: Any = None,
+        stack_intercept: Any = None,
     ) -> None:
         self.estimators = estimators
         self.weights = weights
         self.temperatures = temperatures
         self.n_jobs = n_jobs
+        self.stack_coef = stack_coef
+        self.stack_intercept = stack_intercept
 
     def fit(self, X: Any, y: Any) -> EnsembleClassifier:
         n = len(self.estimators)
@@ -256,6 +280,17 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"EnsembleClassifier: n_jobs must be None or >= 1, got {self.n_jobs!r}")
         y = np.asarray(y)
         self.classes_ = np.unique(y)
+        if (self.stack_coef is None) != (self.stack_intercept is None):
+            raise ValueError("EnsembleClassifier: stack_coef and stack_intercept go together")
+        if self.stack_coef is not None:
+            k = len(self.classes_)
+            expected = (1 if k == 2 else k, n * k)
+            if np.shape(self.stack_coef) != expected or np.shape(self.stack_intercept) != expected[:1]:
+                raise ValueError(
+                    f"EnsembleClassifier: stack_coef has shape {np.shape(self.stack_coef)} and "
+                    f"stack_intercept {np.shape(self.stack_intercept)}; {n} members of {k} classes "
+                    f"need {expected} and {expected[:1]}"
+                )
         # Members whose featurizing steps are equal share one fitted copy of them, in memory
         # and on disk (pickle keeps shared references), and transform once.
         keys = [  # each member's featurizing steps, hashed once (None: not a pipeline)
@@ -285,11 +320,12 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.temperatures_ = np.ones(n) if self.temperatures is None else np.asarray(self.temperatures)
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def member_probas(self, X: Any) -> list[np.ndarray]:
+        """Each member's temperature-scaled probabilities, columns in ``classes_``."""
         check_is_fitted(self)
         transformed: dict[tuple[int, ...], Any] = {}  # shared featurizers transform once
-        total = None
-        for (_, model), w, t in zip(self.estimators_, self.weights_, self.temperatures_, strict=True):
+        out = []
+        for (_, model), t in zip(self.estimators_, self.temperatures_, strict=True):
             if isinstance(model, Pipeline) and len(model.steps) > 1:
                 head = tuple(id(step) for _, step in model.steps[:-1])
                 if head not in transformed:
@@ -297,9 +333,14 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
                 scores = class_scores(model.steps[-1][1], transformed[head], self.classes_)
             else:
                 scores = class_scores(model, X, self.classes_)
-            p = w * softmax(scores.astype(np.float64) / t)
-            total = p if total is None else total + p
-        return total
+            out.append(softmax(scores.astype(np.float64) / t))
+        return out
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        probas = self.member_probas(X)
+        if self.stack_coef is not None:
+            return stacked_proba(stack_features(probas), self.stack_coef, self.stack_intercept)
+        return sum(w * p for w, p in zip(self.weights_, probas, strict=True))
 
     def predict(self, X: Any) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]

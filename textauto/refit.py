@@ -1,4 +1,4 @@
-"""The final model: an ensemble of the best trials when it validates better, else the best one.
+"""The final model: an average or a stack of the best trials when it validates better, else the best one.
 
 Refit on all the training data within the time the search left for it.
 """
@@ -23,7 +23,6 @@ from textauto.ensemble import (
     EnsembleClassifier,
     OOFStore,
     fit_temperature,
-    select_ensemble,
     softmax,
 )
 from textauto.metrics import METRICS, Metric
@@ -31,6 +30,7 @@ from textauto.parallel import resolve_n_jobs
 from textauto.reserve import top_trials
 from textauto.search import SearchResult
 from textauto.space import build_pipeline, featurizer_key
+from textauto.stacking import choose_combination
 from textauto.validation import ValidationPlan
 
 MAX_CANDIDATES = 20  # best completed trials considered for the ensemble
@@ -126,7 +126,8 @@ def fit_final(
     store: OOFStore | None,
     predict_rows: int = 0,
 ) -> FinalModel:
-    """Refit the ensemble when it beats the best single pipeline on validation, else the best.
+    """Refit the combination of trials that scores best on held-out folds of the out-of-fold
+    rows (``textauto.stacking``): an average, a stack, or the best single pipeline.
 
     Either way the probabilities come from temperatures fitted on the out-of-fold scores (no
     calibration refits); a best trial without stored scores (validated on partial folds) is
@@ -151,13 +152,13 @@ def fit_final(
             pipeline.fit(X, y)
         return FinalModel(pipeline, float(best.value), None)
 
-    selection = None
-    if rounds > 1 and len(candidates) > 1:
-        selection = select_ensemble(candidates, y_oof, classes, metric, rounds, clock.left(), workers)
-    if selection and len(selection.counts) > 1 and metric.better(selection.score, selection.single_score):
-        weights = selection.weights
-        members = [c for c in candidates if c.number in weights]
+    combination = choose_combination(
+        candidates, y_oof, classes, metric, rounds, clock.left(), workers, seed=cfg.search.seed
+    )
+    members, weights, info, score = combination.members, combination.weights, None, float(best.value)
+    if combination.kind != "single":
         info = {
+            "combiner": combination.kind,
             "members": [
                 {
                     "trial": c.number,
@@ -167,19 +168,21 @@ def fit_final(
                 }
                 for c in members
             ],
-            "validation_score": selection.score,
-            "best_single_score": selection.single_score,
-            "path": selection.path,
+            "validation_score": combination.score,
+            "best_single_score": combination.single_score,
+            "held_out_scores": combination.scores,
+            "path": combination.selection.path if combination.selection else [],
         }
-        score = selection.score
-    else:
-        members, weights, info, score = candidates[:1], {best.number: 1.0}, None, float(best.value)
+        score = combination.score
+    stacker = combination.stacker
     plain = replace(ctx, probability=False)  # probabilities come from the temperatures
     ensemble = EnsembleClassifier(
         [(f"trial-{c.number}", build_pipeline(FixedTrial(c.params), cfg.space, plain)) for c in members],
         weights=[weights[c.number] for c in members],
         temperatures=[c.temperature for c in members],
         n_jobs=workers,
+        stack_coef=None if stacker is None else stacker.coef,
+        stack_intercept=None if stacker is None else stacker.intercept,
     )
     with _capped_solvers():
         ensemble.fit(X, y)

@@ -54,8 +54,14 @@ def render_report(manifest: dict[str, Any], board: pd.DataFrame) -> str:
             "",
             "## Saved model: an ensemble",
             "",
-            f"Greedy selection over the best trials' out-of-fold predictions: {m['metric']} "
-            f"{e['validation_score']:.4f} against {e['best_single_score']:.4f} for the best pipeline alone.",
+            (
+                "A logistic regression over the members' out-of-fold log-probabilities"
+                if e.get("combiner") == "stack"
+                else "Greedy selection over the best trials' out-of-fold predictions"
+            )
+            + f": {m['metric']} {e['validation_score']:.4f} on held-out folds of those predictions, "
+            f"against {e['held_out_scores']['single']:.4f} for the best pipeline chosen the same way "
+            f"({e['best_single_score']:.4f} on all of them).",
             "",
             markdown_table(
                 pd.DataFrame(e["members"], columns=["trial", "weight", "temperature", "pipeline"])

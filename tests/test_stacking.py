@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from textauto.ensemble import Candidate, EnsembleClassifier, softmax
+from textauto.metrics import METRICS
+from textauto.stacking import (
+    STACK_C,
+    choose_combination,
+    diverse_members,
+    fit_stacker,
+    stack_features,
+)
+
+CLASSES = np.array(["a", "b", "c"])
+
+
+def _candidate(number: int, proba: np.ndarray, kind: str, cost: float = 1.0, key: str = "") -> Candidate:
+    rep, clf = kind.split("+")
+    return Candidate(
+        number, {"representation": rep, "classifier": clf}, proba, 1.0, cost, feature_key=key or str(number)
+    )
+
+
+def _specialists(n: int = 600, seed: int = 0) -> tuple[np.ndarray, list[Candidate]]:
+    """Three members, each sure and right on its own class and guessing elsewhere: only a
+    stacker that reads each member's column for its class gets them all."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    members = []
+    for k in range(3):
+        scores = rng.normal(0.0, 0.3, size=(n, 3))
+        scores[y == k, k] += 4.0  # sure on its class
+        guess = rng.integers(0, 3, size=n)
+        scores[np.arange(n), guess] += 3.5 * (y != k)  # elsewhere a confident guess
+        members.append(_candidate(k, softmax(scores), f"word+m{k}"))
+    return y, members
+
+
+def test_fit_stacker_reads_each_member_where_it_is_sure():
+    y, members = _specialists()
+    stacker = fit_stacker([m.proba for m in members], y, 3, C=1.0)
+    assert stacker is not None and stacker.coef.shape == (3, 9)
+    stacked = stacker.proba([m.proba for m in members])
+    averaged = sum(m.proba for m in members) / 3
+    assert (stacked.argmax(1) == y).mean() > max(0.85, (averaged.argmax(1) == y).mean() + 0.05)
+    assert np.allclose(stacked.sum(axis=1), 1.0)
+
+
+def test_fit_stacker_refuses_a_class_missing_from_the_rows():
+    y, members = _specialists()
+    rows = y != 2
+    assert fit_stacker([m.proba[rows] for m in members], y[rows], 3, C=1.0) is None
+
+
+def test_choose_combination_stacks_complementary_specialists():
+    y, members = _specialists()
+    combo = choose_combination(members, y, CLASSES, METRICS["accuracy"], rounds=25, refit_budget=1e9)
+    assert combo.kind == "stack" and combo.stacker is not None
+    assert [m.number for m in combo.members] == [0, 1, 2]
+    assert set(combo.scores) == {"single", "average", *(f"stack:{C}" for C in STACK_C)}
+    assert combo.score == max(combo.scores.values()) > combo.scores["single"]
+    assert combo.stacker.C in STACK_C
+
+
+def test_choose_combination_keeps_the_best_pipeline_when_nothing_helps():
+    rng = np.random.default_rng(1)
+    y = np.arange(300) % 3
+    exact = np.full((300, 3), -3.0)
+    exact[np.arange(300), y] = 3.0
+    noise = rng.normal(size=(300, 3))
+    members = [_candidate(0, softmax(exact), "word+svm"), _candidate(1, softmax(noise), "char+nb")]
+    combo = choose_combination(members, y, CLASSES, METRICS["accuracy"], rounds=25, refit_budget=1e9)
+    assert combo.kind == "single" and [m.number for m in combo.members] == [0]
+    assert combo.weights == {0: 1.0} and combo.score == 1.0
+
+
+def test_choose_combination_with_ensembles_off_does_no_folds():
+    y, members = _specialists()
+    combo = choose_combination(members, y, CLASSES, METRICS["accuracy"], rounds=1, refit_budget=1e9)
+    assert combo.kind == "single" and combo.scores == {}
+
+
+def test_choose_combination_on_a_minimised_metric():
+    y, members = _specialists()
+    combo = choose_combination(members, y, CLASSES, METRICS["log_loss"], rounds=25, refit_budget=1e9)
+    assert combo.kind != "single"
+    assert combo.score == min(combo.scores.values()) < combo.scores["single"]
+
+
+def test_diverse_members_take_one_per_pipeline_kind_within_the_refit_budget():
+    p = softmax(np.zeros((4, 3)))
+    candidates = [
+        _candidate(0, p, "word+svm", cost=4.0),
+        _candidate(1, p, "word+svm", cost=1.0),  # the same kind as the best: skipped
+        _candidate(2, p, "char+svm", cost=20.0),  # too slow to refit beside the first
+        _candidate(3, p, "word+nb", cost=2.0),
+    ]
+    members = diverse_members(candidates, refit_budget=10.0, workers=1)
+    assert [m.number for m in members] == [0, 3]
+    assert [m.number for m in diverse_members(candidates, 1e9, 1, k=2)] == [0, 2]
+
+
+def test_ensemble_classifier_applies_a_stack_to_its_members():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 4))
+    y = np.array(["a", "b", "c"])[np.arange(90) % 3]
+    X[np.arange(90), np.arange(90) % 3] += 2.0
+    members = [
+        ("m0", Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(C=0.1))])),
+        ("m1", Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(C=10.0))])),
+    ]
+    plain = EnsembleClassifier(members, temperatures=[1.0, 2.0]).fit(X, y)
+    probas = plain.member_probas(X)
+    stacker = fit_stacker(probas, np.searchsorted(plain.classes_, y), 3, C=1.0)
+    stacked = EnsembleClassifier(
+        members, temperatures=[1.0, 2.0], stack_coef=stacker.coef, stack_intercept=stacker.intercept
+    ).fit(X, y)
+    assert np.allclose(stacked.predict_proba(X), stacker.proba(probas))
+    assert set(stacked.predict(X)) <= set(plain.classes_)
+    assert stack_features(probas).shape == (90, 6)
+
+
+def test_ensemble_classifier_rejects_a_stack_of_the_wrong_shape():
+    X = np.arange(12, dtype=float).reshape(6, 2)
+    y = ["a", "b", "c"] * 2
+    members = [("m0", LogisticRegression()), ("m1", LogisticRegression())]
+    with pytest.raises(ValueError, match=r"2 members of 3 classes need \(3, 6\) and \(3,\)"):
+        EnsembleClassifier(members, stack_coef=np.zeros((3, 4)), stack_intercept=np.zeros(3)).fit(X, y)
+    with pytest.raises(ValueError, match="go together"):
+        EnsembleClassifier(members, stack_coef=np.zeros((3, 6))).fit(X, y)
