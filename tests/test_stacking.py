@@ -133,3 +133,10 @@ def test_ensemble_classifier_rejects_a_stack_of_the_wrong_shape():
         EnsembleClassifier(members, stack_coef=np.zeros((3, 4)), stack_intercept=np.zeros(3)).fit(X, y)
     with pytest.raises(ValueError, match="go together"):
         EnsembleClassifier(members, stack_coef=np.zeros((3, 6))).fit(X, y)
+
+
+def test_choose_combination_skips_stacking_past_its_size_bound(monkeypatch):
+    y, members = _specialists()
+    monkeypatch.setattr("textauto.stacking.STACK_MAX_CELLS", len(y) * 3 * 27 - 1)
+    combo = choose_combination(members, y, CLASSES, METRICS["accuracy"], rounds=25, refit_budget=1e9)
+    assert set(combo.scores) == {"single", "average"} and combo.kind != "stack"
