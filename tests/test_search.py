@@ -301,3 +301,24 @@ def test_the_refit_reserve_holds_back_for_the_best_trial_whose_refit_still_fits(
     )
     assert slack(study, 40.0) == pytest.approx(48.5)
     assert slack(study, 38.0) == pytest.approx(1.7)
+
+
+def test_the_ensemble_reserve_holds_back_one_trial_of_each_kind():
+    """A stack's members are of different kinds: the reserve holds back the best trial of each
+    of the first kinds, not a second trial of the leader's."""
+    from textauto.metrics import METRICS
+    from textauto.reserve import RefitReserve
+
+    def trial(value, classifier, feature_seconds, classifier_seconds=0.0):
+        params = {"representation": "word", "classifier": classifier}
+        dists = {k: optuna.distributions.CategoricalDistribution([v]) for k, v in params.items()}
+        attrs = {"feature_seconds": feature_seconds, "classifier_seconds": classifier_seconds}
+        return optuna.trial.create_trial(params=params, distributions=dists, value=value, user_attrs=attrs)
+
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(trial(0.9, "complement_nb", 1.0))  # 1.7 s, its own featurizer
+    study.add_trial(trial(0.89, "complement_nb", 1.0, 40.0))  # the leader's kind: not held back
+    study.add_trial(trial(0.8, "multinomial_nb", 5.0))  # 6.5 s
+    reserve = RefitReserve(METRICS["accuracy"], 0.8, 0.0, calibrated=False, n_jobs=1, ensemble_cap=100.0)
+    # one featurizer (the parameters are equal), the longer; then the two held-back classifiers
+    assert 6.0 <= reserve(study, 100.0) < 10.0

@@ -11,8 +11,11 @@ from textauto.budget import final_seconds, refit_makespan, refit_parts
 from textauto.metrics import Metric
 from textauto.space import featurizer_key
 
-# With ensembles on, the search holds back the refit time of this many of its best trials,
-# within this share of the budget (the best pipeline's refit is always held back).
+# With ensembles on, the search holds back the refit time of the best trial of this many
+# representation and classifier pairs, the leader's first, within this share of the budget (the
+# best pipeline's refit is always held back): a stack's members are of different kinds, and
+# the leading trials are often of one (sms_spam and trec6 at 38ceab3: two spaCy+char SVMs
+# sharing a featurizer left no time for a second kind).
 ENSEMBLE_RESERVE_MEMBERS = 3
 ENSEMBLE_RESERVE_FRACTION = 0.2
 RESERVE_CANDIDATES = 20  # best trials the reserve looks through for one whose refit fits
@@ -57,7 +60,12 @@ class RefitReserve:
         fitting = [t for t in ranked if self.cost(t, self.calibrated) <= left + self.slack]
         if not fitting:  # none fits any more: the search is over
             return min(self.cost(t, self.calibrated) for t in ranked)
-        top = fitting[:ENSEMBLE_RESERVE_MEMBERS]
+        top, kinds = [], set()
+        for t in fitting:
+            kind = (t.params.get("representation"), t.params.get("classifier"))
+            if kind not in kinds and len(top) < ENSEMBLE_RESERVE_MEMBERS:
+                kinds.add(kind)
+                top.append(t)
         single = self.cost(top[0], self.calibrated)
         if self.ensemble_cap is None:
             return single
