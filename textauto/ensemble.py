@@ -129,6 +129,14 @@ class Candidate:
     feature_seconds: float = 0.0  # the featurizer's part of refit_seconds
 
 
+def makespan_with(c: Candidate, features: dict[str, float], classifiers: list[float], workers: int) -> float:
+    """The members' refit (``refit_makespan``) once ``c`` joins them: ``features`` maps each
+    distinct featurizer to its seconds (one shared with ``c`` counts once), ``classifiers``
+    holds the members' classifier seconds."""
+    with_c = {c.feature_key: c.feature_seconds, **features}
+    return refit_makespan(list(with_c.values()), [*classifiers, c.refit_seconds - c.feature_seconds], workers)
+
+
 @dataclass
 class Selection:
     """The chosen members (trial number → times picked) and the validation scores."""
@@ -186,13 +194,8 @@ def greedy_selection(
         n = sum(counts.values())
         choice = None
         for c in candidates:
-            if c.number not in counts:
-                with_c = {c.feature_key: c.feature_seconds, **features}
-                makespan = refit_makespan(
-                    list(with_c.values()), [*classifiers, c.refit_seconds - c.feature_seconds], workers
-                )
-                if makespan > refit_budget:
-                    continue
+            if c.number not in counts and makespan_with(c, features, classifiers, workers) > refit_budget:
+                continue
             k = key((total + c.proba) / (n + 1))
             if choice is None or k > choice[0]:
                 choice = (k, c)

@@ -9,7 +9,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from textauto.budget import final_seconds, refit_makespan, refit_parts
 from textauto.metrics import Metric
-from textauto.space import featurizer_key
+from textauto.space import featurizer_key, pipeline_kind
 
 # With ensembles on, the search holds back the refit time of the best trial of this many
 # representation and classifier pairs, the leader's first, within this share of the budget (the
@@ -62,7 +62,7 @@ class RefitReserve:
             return min(self.cost(t, self.calibrated) for t in ranked)
         top, kinds = [], set()
         for t in fitting:
-            kind = (t.params.get("representation"), t.params.get("classifier"))
+            kind = pipeline_kind(t.params)
             if kind not in kinds and len(top) < ENSEMBLE_RESERVE_MEMBERS:
                 kinds.add(kind)
                 top.append(t)

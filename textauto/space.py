@@ -40,6 +40,11 @@ def featurizer_key(params: dict[str, Any]) -> str:
     return repr((representation, own))
 
 
+def pipeline_kind(params: dict[str, Any]) -> tuple[str, str]:
+    """A trial's representation and classifier: what diverse ensemble members differ in."""
+    return params.get("representation"), params.get("classifier")
+
+
 def needs_calibration(params: dict[str, Any]) -> bool:
     """Whether the classifier of these parameters lacks ``predict_proba`` of its own."""
     name = params.get("classifier")

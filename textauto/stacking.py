@@ -23,9 +23,16 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from textauto.budget import refit_makespan
-from textauto.ensemble import Candidate, Selection, select_ensemble, stack_features, stacked_proba
+from textauto.ensemble import (
+    Candidate,
+    Selection,
+    makespan_with,
+    select_ensemble,
+    stack_features,
+    stacked_proba,
+)
 from textauto.metrics import Metric
+from textauto.space import pipeline_kind
 
 STACK_MEMBERS = 8  # at most this many members, one per representation and classifier
 STACK_C = (0.03, 0.3)  # regularisation of the stacker, chosen on the held-out folds
@@ -67,20 +74,17 @@ def diverse_members(
     """The best candidate of each representation and classifier pair, best first, while the
     members' refit fits in ``refit_budget`` (``candidates[0]`` always comes first)."""
     members: list[Candidate] = []
-    kinds: set[tuple[object, object]] = set()
+    kinds: set[tuple[str, str]] = set()
     features: dict[str, float] = {}
     classifiers: list[float] = []
     for c in candidates:
-        kind = (c.params.get("representation"), c.params.get("classifier"))
-        if kind in kinds:
-            continue
-        with_c = {c.feature_key: c.feature_seconds, **features}
-        fits = [*classifiers, c.refit_seconds - c.feature_seconds]
-        if members and refit_makespan(list(with_c.values()), fits, workers) > refit_budget:
+        kind = pipeline_kind(c.params)
+        if kind in kinds or (members and makespan_with(c, features, classifiers, workers) > refit_budget):
             continue
         members.append(c)
         kinds.add(kind)
-        features, classifiers = with_c, fits
+        features.setdefault(c.feature_key, c.feature_seconds)
+        classifiers.append(c.refit_seconds - c.feature_seconds)
         if len(members) == k:
             break
     return members
