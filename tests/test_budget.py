@@ -53,6 +53,29 @@ def test_cost_model_predicts_from_timed_folds_and_priors():
     assert cached[0] == pytest.approx(5 * 1.0 * SAFETY)
 
 
+def test_an_untimed_pair_is_priced_from_its_classifier_or_its_representation():
+    """Not from the slowest unit seen: a slow logistic regression on words must not price a
+    ridge on word+char n-grams out of the search (trec6: 87 s expected for 0.5 s of work)."""
+    from textauto.budget import SAFETY, CostModel
+
+    costs = CostModel(train_fraction=0.8, n_folds=5)
+    costs.record({"representation": "word", "classifier": "logreg"},
+                 {"feature_seconds": 0.1, "classifier_seconds": 4.0})  # fmt: skip
+    costs.record({"representation": "word", "classifier": "ridge"},
+                 {"feature_seconds": 0.1, "classifier_seconds": 0.1})  # fmt: skip
+    costs.record({"representation": "word+char", "classifier": "linear_svc"},
+                 {"feature_seconds": 0.5, "classifier_seconds": 0.4})  # fmt: skip
+    # the same classifier on words, scaled by the featurizers' weights (5.5x)
+    ridge = {"representation": "word+char", "classifier": "ridge"}
+    assert costs.expected(ridge, featurized=True)[0] == pytest.approx(5 * 0.1 * 5.5 * SAFETY)
+    # nbsvm never timed: the representation's classifier fits, by the classifiers' weights (6x)
+    nbsvm = {"representation": "word+char", "classifier": "nbsvm"}
+    assert costs.expected(nbsvm, featurized=True)[0] == pytest.approx(5 * 0.4 * 6.0 * SAFETY)
+    # neither timed: the slowest unit seen (the word logistic regression's, 4/3 s per unit)
+    spacy = {"representation": "spacy", "classifier": "nbsvm"}
+    assert costs.expected(spacy, featurized=True)[0] == pytest.approx(5 * 4.0 / 3 * 4.0 * 6.0 * SAFETY)
+
+
 def test_classifier_memory_bound_grows_with_features_and_classes():
     from textauto.budget import classifier_megabytes
 

@@ -27,13 +27,13 @@ from textauto.ensemble import (
 )
 from textauto.metrics import METRICS, Metric
 from textauto.parallel import resolve_n_jobs
-from textauto.reserve import top_trials
+from textauto.reserve import leading_trials, top_trials
 from textauto.search import SearchResult
 from textauto.space import build_pipeline, featurizer_key
 from textauto.stacking import choose_combination
 from textauto.validation import ValidationPlan
 
-MAX_CANDIDATES = 20  # best completed trials considered for the ensemble
+MAX_CANDIDATES = 20  # best completed trials considered for the ensemble, beside the best of each kind
 
 
 @dataclass
@@ -143,7 +143,8 @@ def fit_final(
     workers = resolve_n_jobs(cfg.search.n_jobs)  # the search's processes have ended: their cores
     candidates: list[Candidate] = []
     if store is not None:
-        others = [t for t in top_trials(result.study, metric, MAX_CANDIDATES) if t.number != best.number]
+        leaders = leading_trials(result.study, metric, MAX_CANDIDATES)
+        others = [t for t in leaders if t.number != best.number]
         trials = [best, *others] if rounds > 1 else [best]
         candidates = load_candidates(trials, store, y_oof, plan.train_fraction, predict_rows / len(y))
     if not candidates or candidates[0].number != best.number:

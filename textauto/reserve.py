@@ -28,6 +28,23 @@ def top_trials(study: optuna.Study, metric: Metric, k: int | None = None) -> lis
     return ranked if k is None else ranked[:k]
 
 
+def leading_trials(study: optuna.Study, metric: Metric, k: int) -> list[FrozenTrial]:
+    """The ``k`` best completed trials, then the best trial of each representation and
+    classifier pair not among them, best first.
+
+    The sampler settles on one pair: on trec6 at 452d56b, 60 of 66 completed trials were
+    word+char SVMs and the 20 best all were, which left a stack no second kind of member.
+    """
+    ranked = top_trials(study, metric)
+    leaders = ranked[:k]
+    kinds = {pipeline_kind(t.params) for t in leaders}
+    for t in ranked[k:]:
+        if (kind := pipeline_kind(t.params)) not in kinds:
+            kinds.add(kind)
+            leaders.append(t)
+    return leaders
+
+
 @dataclass(frozen=True)
 class RefitReserve:
     """Time held back for the refit: the best pipeline's, or that of a few ensemble members.
@@ -53,7 +70,7 @@ class RefitReserve:
         )
 
     def __call__(self, study: optuna.Study, left: float) -> float:
-        ranked = top_trials(study, self.metric, RESERVE_CANDIDATES)
+        ranked = leading_trials(study, self.metric, RESERVE_CANDIDATES)
         if not ranked:
             return 0.0
         # what the refit will still take: within the time left plus the allowed overrun

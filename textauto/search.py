@@ -42,6 +42,9 @@ TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 SWAPPED_REPRESENTATIONS = 2  # leading representations tried with every classifier
 TIMED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 WORKER_POLL = 0.25  # seconds between a waiting worker's looks at the study
+# A portfolio or swap trial below the median still completes while its remaining folds take
+# at most this share of the budget (the ensemble needs members of several kinds).
+DIVERSITY_FRACTION = 0.05
 
 
 @dataclass
@@ -77,6 +80,7 @@ class Objective:
         memory_mb: float = float("inf"),
         sizer: FeatureSizer | None = None,
         workers: int = 1,
+        diversity_seconds: float = 0.0,
     ) -> None:
         self.texts = np.asarray(texts, dtype=object)
         self.labels = np.asarray(labels, dtype=object)
@@ -87,6 +91,7 @@ class Objective:
         self.clock = clock
         self.reserve = reserve
         self.max_trial_seconds = max_trial_seconds
+        self.diversity_seconds = diversity_seconds  # see _completes_for_diversity
         self.workers = workers  # trial processes on this machine, timing side by side
         self.costs = CostModel(plan.train_fraction, len(plan.splits), workers)
         self.oof = oof
@@ -133,6 +138,17 @@ class Objective:
         if seconds + max(refit, self.reserve()) > left or seconds > self.max_trial_seconds:
             trial.set_user_attr("stopped", f"skipped: expected to take {seconds:.1f}s; {left:.1f}s left")
             raise optuna.TrialPruned()
+
+    def _completes_for_diversity(self, trial: optuna.Trial, rest: float) -> bool:
+        """Whether a trial below the median runs its remaining folds anyway: a portfolio entry or
+        a classifier swap, whose out-of-fold scores give the ensemble a member of another kind,
+        while those folds take at most ``diversity_seconds``.
+
+        Pruned, they leave none: on trec6 at 452d56b every trial but six word+char SVMs and
+        five portfolio entries was pruned, and no second kind of member was left to combine.
+        """
+        queued = "portfolio" in trial.user_attrs or "swap_of" in trial.user_attrs
+        return queued and rest <= self.diversity_seconds
 
     def _skip_if_too_large(self, trial: optuna.Trial, n_features: int) -> None:
         """Skip a classifier whose coefficient-sized arrays could outgrow ``search.memory_mb``
@@ -205,11 +221,11 @@ class Objective:
             trial.set_user_attr("feature_seconds", statistics.fmean(feature_times))
             trial.set_user_attr("classifier_seconds", statistics.fmean(classifier_times))
             trial.report(statistics.fmean(scores), step)
-            if trial.should_prune():
-                trial.set_user_attr("stopped", "pruned: below the median of earlier trials")
-                raise optuna.TrialPruned()
             per_fold = (time.monotonic() - started) / (step + 1)
             rest = per_fold * (n_folds - step - 1)
+            if trial.should_prune() and not self._completes_for_diversity(trial, rest):
+                trial.set_user_attr("stopped", "pruned: below the median of earlier trials")
+                raise optuna.TrialPruned()
             if rest and (
                 rest > self.clock.left() - self.reserve() or rest + per_fold > self.max_trial_seconds
             ):
@@ -285,6 +301,7 @@ def run_search(
     n_jobs = resolve_n_jobs(s.n_jobs)
     total = None if clock.deadline is None else clock.left()
     max_trial = total * s.max_trial_fraction if total is not None else float("inf")
+    diversity = total * DIVERSITY_FRACTION if total is not None else float("inf")
     # once, before the workers fork
     sizer = FeatureSizer(texts, plan.train_fraction, seed=ctx.seed)
 
@@ -303,7 +320,7 @@ def run_search(
         objective = Objective(
             texts, labels, plan, metric, config.space, ctx, clock, lambda: reserve(study), max_trial,
             oof=oof, cache=cache, memory_mb=s.memory_mb, sizer=sizer,
-            workers=1 if storage is None else n_jobs,
+            workers=1 if storage is None else n_jobs, diversity_seconds=diversity,
         )  # fmt: skip
 
         def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:
