@@ -223,7 +223,11 @@ class Objective:
             trial.report(statistics.fmean(scores), step)
             per_fold = (time.monotonic() - started) / (step + 1)
             rest = per_fold * (n_folds - step - 1)
-            if trial.should_prune() and not self._completes_for_diversity(trial, rest):
+            # Past the last fold there is nothing left to save: a trial that ran every fold is
+            # kept (on holdout data, pruning it after its only fold discarded finished work and
+            # left the median to the survivors, which it then ratcheted up).
+            last = step == n_folds - 1
+            if not last and trial.should_prune() and not self._completes_for_diversity(trial, rest):
                 trial.set_user_attr("stopped", "pruned: below the median of earlier trials")
                 raise optuna.TrialPruned()
             if rest and (
