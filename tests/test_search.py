@@ -322,3 +322,17 @@ def test_the_ensemble_reserve_holds_back_one_trial_of_each_kind():
     reserve = RefitReserve(METRICS["accuracy"], 0.8, 0.0, calibrated=False, n_jobs=1, ensemble_cap=100.0)
     # one featurizer (the parameters are equal), the longer; then the two held-back classifiers
     assert 6.0 <= reserve(study, 100.0) < 10.0
+
+
+def test_the_search_runs_with_one_blas_and_openmp_thread(demo):
+    """Parallelism comes from trial processes; threads inside them only contend."""
+    from threadpoolctl import threadpool_info
+
+    def threads() -> int:
+        return max(pool["num_threads"] for pool in threadpool_info())
+
+    before, seen = threads(), []
+    est = AutoTextClassifier(n_trials=2, seed=0, callbacks=[lambda study, trial: seen.append(threads())])
+    est.fit(*demo)
+    assert seen == [1, 1]
+    assert threads() == before  # the caller's pools are given back
