@@ -151,8 +151,8 @@ def _finished(params: dict, value: float) -> optuna.trial.FrozenTrial:
 def test_swaps_are_enqueued_once_the_queue_is_empty():
     from textauto.config import RunConfig
     from textauto.metrics import METRICS
-    from textauto.search import SwapClassifiers
     from textauto.space import PORTFOLIO, classifier_swaps
+    from textauto.swaps import SwapClassifiers
 
     waiting = (optuna.trial.TrialState.WAITING,)
     study = optuna.create_study(direction="maximize")

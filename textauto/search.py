@@ -30,16 +30,16 @@ from textauto.exceptions import SearchError
 from textauto.feature_cache import FeatureCache, Featurized
 from textauto.metrics import METRICS, Metric
 from textauto.parallel import resolve_n_jobs, supervise, worker_id
-from textauto.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve, top_trials
+from textauto.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve
 from textauto.sizing import FeatureSizer
-from textauto.space import build_pipeline, classifier_swaps, featurizer_key, portfolio_for
+from textauto.space import build_pipeline, featurizer_key, portfolio_for
 from textauto.study import create_study, fail_interrupted_trials, failure_notes
+from textauto.swaps import SwapClassifiers
 from textauto.timeout import TrialTimeout, time_limit
 from textauto.validation import ValidationPlan
 
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 
-SWAPPED_REPRESENTATIONS = 2  # leading representations tried with every classifier
 TIMED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 WORKER_POLL = 0.25  # seconds between a waiting worker's looks at the study
 # A portfolio or swap trial below the median still completes while its remaining folds take
@@ -240,30 +240,6 @@ class Objective:
             # rows in the order of ValidationPlan.oof_rows, for ensemble selection
             self.oof.save(trial.number, np.concatenate(fold_class_scores))
         return statistics.fmean(scores)
-
-
-class SwapClassifiers:
-    """Once nothing is queued, try the best trial's representation with the other classifiers.
-
-    Done for the first ``limit`` representations that lead the study; with the feature cache
-    these trials cost a classifier fit each.
-    """
-
-    def __init__(self, space: SpaceConfig, metric: Metric, limit: int = SWAPPED_REPRESENTATIONS) -> None:
-        self.space = space
-        self.metric = metric
-        self.limit = limit
-        self.done: set[str] = set()
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if len(self.done) >= self.limit or study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            return
-        top = top_trials(study, self.metric, 1)
-        if not top or featurizer_key(top[0].params) in self.done:
-            return
-        self.done.add(featurizer_key(top[0].params))
-        for params in classifier_swaps(top[0].params, self.space):
-            study.enqueue_trial(params, user_attrs={"swap_of": top[0].number}, skip_if_exists=True)
 
 
 def run_search(
