@@ -20,9 +20,9 @@ def test_cost_model_predicts_from_timed_folds_and_priors():
     # an untimed char union is priced by the priors: 5.5x the word featurizer and classifier fit
     seconds, _ = costs.expected({"representation": "word+char", "classifier": "linear_svc"})
     assert seconds == pytest.approx(5 * (5.5 + 2.75) * SAFETY)
-    # char_wb n-grams (inside words) cost half of char n-grams
+    # char_wb n-grams (inside words) cost half of char n-grams, to compute and to fit on
     wb = {"representation": "char", "classifier": "linear_svc", "char.analyzer": "char_wb"}
-    assert costs.expected(wb)[0] == pytest.approx(5 * (4.5 * 0.5 + 2.25) * SAFETY)
+    assert costs.expected(wb)[0] == pytest.approx(5 * (4.5 * 0.5 + 2.25 * 0.5) * SAFETY)
     # a timed configuration is taken as measured
     costs.record(
         {"representation": "word+char", "classifier": "linear_svc"},
@@ -51,6 +51,27 @@ def test_cost_model_predicts_from_timed_folds_and_priors():
     # with its features cached, a trial costs only its classifier fits
     cached = costs.expected({"representation": "word+char", "classifier": "linear_svc"}, featurized=True)
     assert cached[0] == pytest.approx(5 * 1.0 * SAFETY)
+
+
+def test_a_classifier_fit_is_priced_by_the_features_it_is_given():
+    """20newsgroups: an SGD on char_wb 2-5-grams (20 s a fold) was priced from char 1-5-grams'
+    weight at 53 s, over the trial limit, and the portfolio entry meant for it was skipped."""
+    from textauto.budget import SAFETY, CostModel
+
+    costs = CostModel(train_fraction=0.8, n_folds=1)
+    char = {"representation": "char", "classifier": "linear_svc", "char.analyzer": "char",
+            "char.ngram_min": 1, "char.ngram_max": 5}  # fmt: skip
+    costs.record(char, {"feature_seconds": 10.0, "classifier_seconds": 20.0})
+    # 4 orders of 5, inside words (half): 0.4 of the work, featurizing and fitting alike
+    wb = {**char, "char.analyzer": "char_wb", "char.ngram_min": 2}
+    assert costs.expected(wb)[0] == pytest.approx((10.0 + 20.0) * 0.4 * SAFETY)
+    # an untimed classifier on those features: from the representation's fits, by weight
+    assert costs.expected({**wb, "classifier": "sgd"})[0] == pytest.approx((10.0 + 20.0) * 0.4 * SAFETY)
+    # from words to char_wb 2-5-grams: 1.8x the word 1-2-grams' featurizing and fitting
+    costs = CostModel(train_fraction=0.8, n_folds=1)
+    costs.record({"representation": "word", "classifier": "sgd", "word.ngram_max": 2},
+                 {"feature_seconds": 5.0, "classifier_seconds": 10.0})  # fmt: skip
+    assert costs.expected({**wb, "classifier": "sgd"})[0] == pytest.approx((5.0 + 10.0) * 1.8 * SAFETY)
 
 
 def test_an_untimed_pair_is_priced_from_its_classifier_or_its_representation():

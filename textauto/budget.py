@@ -257,18 +257,21 @@ class CostModel:
             return
         rep, clf = self._key(params)
         self._cheapest_features = min(self._cheapest_features, features)
-        # featurizer seconds per unit of weight: comparable across n-gram orders
-        self._features[rep] = max(self._features.get(rep, 0.0), features / featurizer_weight(rep, params))
+        # Seconds per unit of featurizer weight at these n-gram orders and analyzer, for both
+        # parts of a fold: a classifier's fit grows with the features it is given as their
+        # computing does (20newsgroups: char_wb 2-5-grams' SGD, 20 s a fold, was priced from
+        # char 1-5-grams' weight at 53 s, over the trial limit, and skipped).
+        weight = featurizer_weight(rep, params)
+        self._features[rep] = max(self._features.get(rep, 0.0), features / weight)
         # classifier seconds at the classifier's reference size (LightGBM: 100 trees, ...)
         size = classifier_weight(clf, params) / classifier_weight(clf)
-        self._classifier[rep, clf] = max(self._classifier.get((rep, clf), 0.0), classifier / size)
-        weight = featurizer_weight(rep)
+        self._classifier[rep, clf] = max(self._classifier.get((rep, clf), 0.0), classifier / size / weight)
         self._per_classifier[clf] = max(self._per_classifier.get(clf, 0.0), classifier / size / weight)
         self._per_representation[rep] = max(
-            self._per_representation.get(rep, 0.0), classifier / classifier_weight(clf, params)
+            self._per_representation.get(rep, 0.0), classifier / classifier_weight(clf, params) / weight
         )
         self._lightest = min(self._lightest, weight)
-        self._feature_unit = max(self._feature_unit, features / featurizer_weight(rep, params))
+        self._feature_unit = max(self._feature_unit, features / weight)
         self._classifier_unit = max(
             self._classifier_unit, classifier / (weight * classifier_weight(clf, params))
         )
@@ -281,28 +284,29 @@ class CostModel:
         if not self._features:
             return None
         rep, clf = self._key(params)
-        features = self._features.get(rep, self._feature_unit) * featurizer_weight(rep, params)
+        weight = featurizer_weight(rep, params)
+        features = self._features.get(rep, self._feature_unit) * weight
         size = classifier_weight(clf, params) / classifier_weight(clf)
-        classifier = size * self._classifier.get((rep, clf), self._prior(rep, clf))
+        classifier = size * weight * self._classifier.get((rep, clf), self._prior(rep, clf))
         attrs = {"feature_seconds": features, "classifier_seconds": classifier, "workers": self.workers}
         seconds = self.n_folds * ((0.0 if featurized else features) + classifier) * SAFETY
         return seconds, refit_seconds(params, attrs, self.train_fraction)
 
     def _prior(self, rep: str, clf: str) -> float:
-        """Classifier seconds (at its reference size) of a pair not yet timed.
+        """Classifier seconds per unit of featurizer weight (at the classifier's reference
+        size) of a pair not yet timed.
 
-        From the same classifier on another representation, scaled by the featurizers'
-        weights, or else from another classifier on the same representation; only when
-        neither was timed, from the slowest unit seen. That unit alone priced trec6's ridge on
-        word+char n-grams at 87 s (a word logistic regression, 4 s a fold, set it), and skipped
-        it: 0.5 s.
+        From the same classifier on another representation, or else from another classifier on
+        the same representation, scaled by the classifiers' weights; only when neither was
+        timed, from the slowest unit seen. That unit alone priced trec6's ridge on word+char
+        n-grams at 87 s (a word logistic regression, 4 s a fold, set it), and skipped it: 0.5 s.
         """
-        weight = featurizer_weight(rep)
         if clf in self._per_classifier:
-            return self._per_classifier[clf] * weight
+            return self._per_classifier[clf]
+        discount = UNTIMED_DISCOUNT.get(clf, 1.0)
         if rep in self._per_representation:
-            return self._per_representation[rep] * classifier_weight(clf) / UNTIMED_DISCOUNT.get(clf, 1.0)
-        return self._classifier_unit * weight * classifier_weight(clf) / UNTIMED_DISCOUNT.get(clf, 1.0)
+            return self._per_representation[rep] * classifier_weight(clf) / discount
+        return self._classifier_unit * classifier_weight(clf) / discount
 
     def cheapest(self) -> float | None:
         """Below this much time left, no trial can finish: the cheapest configuration timed, or
