@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import MultinomialNB
+from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
@@ -43,13 +44,40 @@ def test_class_scores_orders_columns_and_expands_binary_margins():
     svc = LinearSVC().fit(X, ["no", "no", "yes", "yes"])
     s = class_scores(svc, X, np.array(["no", "yes"]))
     assert s.shape == (4, 2) and s.dtype == np.float32
-    assert np.allclose(s[:, 0], 0.0) and np.allclose(s[:, 1], svc.decision_function(X))
+    # shifted so that each row's largest is 0: a softmax gives the same probabilities
+    assert np.allclose(s.max(axis=1), 0.0) and np.allclose(s[:, 1] - s[:, 0], svc.decision_function(X))
     # a model that never saw class "c" gets a score below all others for it
     nb = MultinomialNB().fit(X, ["a", "a", "b", "b"])
     s = class_scores(nb, X, CLASSES)
     assert s.shape == (4, 3)
     assert (s[:, 2] < s[:, :2].min(axis=1)).all()
-    assert np.allclose(s[:, :2], nb.predict_log_proba(X), atol=1e-5)
+    assert np.allclose(softmax(s[:, :2]), nb.predict_proba(X), atol=1e-5)
+
+
+def test_naive_bayes_scores_keep_their_ranking_and_calibrate(demo):
+    """Complement NB with normalized weights: log-probabilities within 1e-6 of each other
+    (ag_news), which float32 rounded to ties, and which a fixed temperature range left uniform."""
+    texts, labels = demo
+    X = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True).fit_transform(texts)
+    y = np.asarray(labels)
+    nb = ComplementNB(alpha=3.0, norm=True).fit(X, y)
+    classes = np.unique(y)
+    s = class_scores(nb, X, classes)
+    assert (classes[s.argmax(axis=1)] == nb.predict(X)).all()
+    codes = np.searchsorted(classes, y)
+    t = fit_temperature(s, codes)
+    proba = softmax(s.astype(np.float64) / t)
+    log_loss = -np.mean(np.log(proba[np.arange(len(y)), codes]))
+    assert log_loss < 0.9 * np.log(len(classes))  # better than the uniform guess
+
+
+def test_fit_temperature_is_found_at_any_scale_of_scores():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4000, 3)) * 2
+    y = np.array([rng.choice(3, p=row) for row in softmax(logits)])
+    assert fit_temperature(logits * 1e-6, y) == pytest.approx(1e-6, rel=0.15)
+    assert fit_temperature(logits * 1e4, y) == pytest.approx(1e4, rel=0.15)
+    assert fit_temperature(np.zeros((10, 3)), np.zeros(10, dtype=int)) == 1.0
 
 
 def test_fit_temperature_recovers_a_known_temperature():

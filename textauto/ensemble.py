@@ -48,6 +48,10 @@ def class_scores(model: Any, X: Any, classes: np.ndarray) -> np.ndarray:
     else:
         raw = np.log(np.clip(np.asarray(model.predict_proba(X), dtype=np.float64), 1e-12, None))
     raw = np.clip(np.nan_to_num(raw, nan=0.0), -SCORE_LIMIT, SCORE_LIMIT)
+    # Each row less its largest score, before float32 (a softmax is blind to the shift): naive
+    # Bayes on TF-IDF gives log-probabilities like -1.3862950 +- 1e-6, which float32 rounds
+    # to ties, and its out-of-fold scores carried almost nothing to the ensemble.
+    raw = raw - raw.max(axis=1, keepdims=True)
     own = np.asarray(model.classes_)
     if len(own) == len(classes) and np.array_equal(own, classes):
         return raw.astype(np.float32)
@@ -63,8 +67,17 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
-    """The temperature T minimising the log loss of ``softmax(scores / T)`` (``y``: column indices)."""
+    """The temperature T minimising the log loss of ``softmax(scores / T)`` (``y``: column indices).
+
+    Searched relative to the scores' spread, so that any scale of scores is calibrated: naive
+    Bayes' log-probabilities on TF-IDF differ by about 1e-6, and a fixed range stopped at its
+    edge with the probabilities still uniform.
+    """
     s = scores.astype(np.float64)
+    spread = float(np.std(s - s.mean(axis=1, keepdims=True)))
+    if not np.isfinite(spread) or spread == 0.0:
+        return 1.0
+    s = s / spread
     rows = np.arange(len(y))
 
     def nll(log_t: float) -> float:
@@ -72,7 +85,7 @@ def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
         z = z - z.max(axis=1, keepdims=True)
         return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[rows, y]))
 
-    return float(np.exp(minimize_scalar(nll, bounds=(-7.0, 7.0), method="bounded").x))
+    return float(np.exp(minimize_scalar(nll, bounds=(-7.0, 7.0), method="bounded").x)) * spread
 
 
 def stack_features(probas: Sequence[np.ndarray]) -> np.ndarray:
