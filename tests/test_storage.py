@@ -51,7 +51,7 @@ def test_two_workers_share_one_study(tmp_path, study_name):
                 "--study-name", study_name, "--n-trials", "12", "--time-budget", "120", "--n-jobs", "1",
                 "--out", str(tmp_path / f"worker{i}"),
                 # fast classifiers only: a LightGBM trial took 40 s on the demo data beside the other
-                # worker, and the clock, not --n-trials, then stopped the study short of 12 trials
+                # worker, which can leave the clock, not --n-trials, to stop the study short of 12
                 "--space.classifiers", '["linear_svc", "logreg", "ridge", "nbsvm", "complement_nb"]',
             ],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -234,8 +234,6 @@ class CostModel:
         # another classifier on the same one (seconds per unit of the other's weight)
         self._per_classifier: dict[str, float] = {}
         self._per_representation: dict[str, float] = {}
-        self._feature_unit = 0.0
-        self._classifier_unit = 0.0
         self._lightest = math.inf  # the smallest featurizer weight timed (its folds may be cached)
         self._seen: set[int] = set()
 
@@ -271,10 +269,6 @@ class CostModel:
             self._per_representation.get(rep, 0.0), classifier / classifier_weight(clf, params) / weight
         )
         self._lightest = min(self._lightest, weight)
-        self._feature_unit = max(self._feature_unit, features / weight)
-        self._classifier_unit = max(
-            self._classifier_unit, classifier / (weight * classifier_weight(clf, params))
-        )
 
     def expected(self, params: dict[str, Any], featurized: bool = False) -> tuple[float, float] | None:
         """Expected (trial seconds, refit seconds) of ``params``; None before any fold was timed.
@@ -285,7 +279,8 @@ class CostModel:
             return None
         rep, clf = self._key(params)
         weight = featurizer_weight(rep, params)
-        features = self._features.get(rep, self._feature_unit) * weight
+        # an untimed representation: from the slowest featurizer unit seen
+        features = self._features.get(rep, max(self._features.values())) * weight
         size = classifier_weight(clf, params) / classifier_weight(clf)
         classifier = size * weight * self._classifier.get((rep, clf), self._prior(rep, clf))
         attrs = {"feature_seconds": features, "classifier_seconds": classifier, "workers": self.workers}
@@ -306,7 +301,7 @@ class CostModel:
         discount = UNTIMED_DISCOUNT.get(clf, 1.0)
         if rep in self._per_representation:
             return self._per_representation[rep] * classifier_weight(clf) / discount
-        return self._classifier_unit * classifier_weight(clf) / discount
+        return max(self._per_representation.values()) * classifier_weight(clf) / discount
 
     def cheapest(self) -> float | None:
         """Below this much time left, no trial can finish: the cheapest configuration timed, or
@@ -319,5 +314,5 @@ class CostModel:
         if not self._features:
             return None
         timed = self._cheapest_features + min(self._classifier.values())
-        swap = self._classifier_unit * self._lightest * min(CLASSIFIER_WEIGHT.values())
+        swap = max(self._per_representation.values()) * self._lightest * min(CLASSIFIER_WEIGHT.values())
         return self.n_folds * min(timed, swap)
