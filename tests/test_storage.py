@@ -77,3 +77,29 @@ def test_two_workers_share_one_study(tmp_path, study_name):
         # the winner is a trial of the shared study (either worker's), saved with its parameters
         winner = study.trials[manifest["best_trial"]]
         assert winner.state.name == "COMPLETE" and winner.params == manifest["best_params"]
+
+
+def test_workers_started_together_on_a_new_database_both_open_the_storage():
+    """Optuna creates its tables on first use; two workers doing it at once collided (one of
+    the two failed in five rounds of five)."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    for _ in range(3):
+        name = f"textauto_race_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+        try:
+            url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+            code = f"from textauto.study import make_storage; make_storage({url!r})"
+            procs = [
+                subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+                for _ in range(2)
+            ]
+            for proc in procs:
+                _, err = proc.communicate(timeout=60)
+                assert proc.returncode == 0, err
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()

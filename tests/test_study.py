@@ -6,6 +6,7 @@ import optuna
 from optuna.trial import TrialState
 
 from textauto.bundle import leaderboard
+from textauto.exceptions import ConfigError
 from textauto.study import fail_interrupted_trials, fail_with_note, failure_notes
 
 
@@ -37,3 +38,60 @@ def test_interrupted_trials_are_failed_with_a_note_on_resume(tmp_path):
     assert fail_interrupted_trials(study) == 1
     assert study.trials[0].state == TrialState.FAIL
     assert failure_notes(study) == {0: "failed: the run was interrupted while it ran (resumed after)"}
+
+
+def test_a_storage_that_cannot_be_reached_is_named_without_its_password(invoke, tmp_path):
+    from tests.conftest import DEMO_TRAIN
+
+    url = "postgresql://postgres:secret@127.0.0.1:1/test"  # nothing listens on port 1
+    result = invoke("train", DEMO_TRAIN, "--storage", url, "--n-trials", "1", "--out", tmp_path / "m")
+    assert result.exit_code == 2
+    assert (
+        "--storage postgresql://postgres:***@127.0.0.1:1/test: cannot open the study storage" in result.stderr
+    )
+    assert "Connection refused" in result.stderr
+    assert "secret" not in result.output + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_worker_that_loses_the_race_to_create_the_tables_tries_again(monkeypatch):
+    """Two workers on a new PostgreSQL database: one saw a unique violation on Optuna's enum type."""
+    import sqlalchemy
+
+    import textauto.study as study_module
+
+    calls = []
+
+    class Racing:
+        def __init__(self, url, **kwargs):
+            calls.append(url)
+            if len(calls) == 1:
+                raise sqlalchemy.exc.IntegrityError(
+                    "CREATE TYPE studydirection", {}, Exception("duplicate key")
+                )
+
+    monkeypatch.setattr(study_module.optuna.storages, "RDBStorage", Racing)
+    monkeypatch.setattr(study_module, "SCHEMA_RETRY_SECONDS", 0.0)
+    assert isinstance(study_module.make_storage("postgresql://db/test"), Racing)
+    assert len(calls) == 2
+
+
+def test_a_storage_whose_tables_never_appear_is_not_retried_forever(monkeypatch):
+    import pytest
+    import sqlalchemy
+
+    import textauto.study as study_module
+
+    calls = []
+
+    def failing(url, **kwargs):
+        calls.append(url)
+        raise sqlalchemy.exc.IntegrityError("CREATE TABLE studies", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(study_module.optuna.storages, "RDBStorage", failing)
+    monkeypatch.setattr(study_module, "SCHEMA_RETRY_SECONDS", 0.0)
+    with pytest.raises(
+        ConfigError, match="--storage postgresql://db/test: cannot create the study tables: duplicate key"
+    ):
+        study_module.make_storage("postgresql://db/test")
+    assert len(calls) == study_module.SCHEMA_ATTEMPTS

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Sequence
 
 import optuna
+import sqlalchemy
 from optuna.trial import TrialState
+
+from textauto.exceptions import ConfigError
+
+# Workers started together on a new database race to create Optuna's tables: on PostgreSQL
+# one of two failed in each of five tries, with a unique violation on its enum type
+# ("studydirection") or a table that already exists. The loser tries again once the winner's
+# tables exist.
+SCHEMA_ATTEMPTS = 5
+SCHEMA_RETRY_SECONDS = 0.5
 
 
 def create_study(
@@ -43,12 +54,42 @@ def create_study(
 
 
 def make_storage(url: str | None) -> optuna.storages.BaseStorage | None:
-    """The storage for ``url``; SQLite waits on a lock rather than failing when workers share it."""
+    """The storage for ``url``; SQLite waits on a lock rather than failing when workers share it.
+
+    A database that cannot be reached or whose tables cannot be created is a ``ConfigError``
+    naming the URL (its password hidden).
+    """
     if url is None:
         return None
-    if url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-    return optuna.storages.get_storage(url)
+    kwargs = {"engine_kwargs": {"connect_args": {"timeout": 60}}} if url.startswith("sqlite") else {}
+    attempts = 0
+    while True:
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
+            attempts += 1
+            if attempts == SCHEMA_ATTEMPTS:
+                raise ConfigError(
+                    f"--storage {_shown(url)}: cannot create the study tables: {_reason(exc)}"
+                ) from exc
+            time.sleep(SCHEMA_RETRY_SECONDS * attempts)
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ArgumentError, ImportError) as exc:
+            raise ConfigError(
+                f"--storage {_shown(url)}: cannot open the study storage: {_reason(exc)}"
+            ) from exc
+
+
+def _shown(url: str) -> str:
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own message: its first line, without SQLAlchemy's background link."""
+    inner = getattr(exc, "orig", None) or exc
+    return str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
 
 
 # A study attribute: why the supervisor failed a trial whose worker could not record it itself.

@@ -21,7 +21,7 @@ from textauto.exceptions import ConfigError, DataError
 from textauto.metrics import METRICS
 from textauto.report import render_report
 from textauto.search import TrialCallback
-from textauto.study import failure_notes
+from textauto.study import failure_notes, make_storage
 
 # Seconds held back from the budget for evaluating on the test set and writing the bundle.
 SAVE_RESERVE_MIN = 2.0
@@ -73,7 +73,7 @@ def check_same_data(
 ) -> None:
     """A study continued (--resume) or shared by several workers must be on the same data."""
     try:
-        study = optuna.load_study(study_name=study_name, storage=storage)
+        study = optuna.load_study(study_name=study_name, storage=make_storage(storage))
     except KeyError as exc:
         if resume:
             raise ConfigError(f"--resume: no study named {study_name!r} in {storage}") from exc
