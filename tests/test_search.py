@@ -324,6 +324,40 @@ def test_the_ensemble_reserve_holds_back_one_trial_of_each_kind():
     assert 6.0 <= reserve(study, 100.0) < 10.0
 
 
+def test_the_ensemble_reserve_holds_back_as_many_kinds_as_a_stack_takes():
+    """The refit of a stack's members is held back, up to ``STACK_MEMBERS`` kinds: holding back
+    three left ag_news a refit of four spaCy members and no room for the others."""
+    from textauto.metrics import METRICS
+    from textauto.reserve import RefitReserve
+    from textauto.stacking import STACK_MEMBERS
+
+    classifiers = [
+        "complement_nb",
+        "multinomial_nb",
+        "ridge",
+        "linear_svc",
+        "logreg",
+        "sgd",
+        "nbsvm",
+        "lightgbm",
+    ]
+    study = optuna.create_study(direction="maximize")
+    for i, (representation, classifier) in enumerate((r, c) for r in ("word", "char") for c in classifiers):
+        params = {"representation": representation, "classifier": classifier}
+        dists = {k: optuna.distributions.CategoricalDistribution([v]) for k, v in params.items()}
+        attrs = {"feature_seconds": 0.0, "classifier_seconds": 1.0}
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params, distributions=dists, value=0.9 - i / 100, user_attrs=attrs
+            )
+        )
+    reserve = RefitReserve(METRICS["accuracy"], 0.8, 0.0, calibrated=False, n_jobs=1, ensemble_cap=1000.0)
+    one = reserve.cost(study.best_trial, calibrated=False)
+    # one thread: the classifiers one after the other, each kind's best once
+    assert reserve(study, 1000.0) == pytest.approx(STACK_MEMBERS * one)
+    assert STACK_MEMBERS > 3
+
+
 def test_the_search_runs_with_one_blas_and_openmp_thread(demo):
     """Parallelism comes from trial processes; threads inside them only contend."""
     from threadpoolctl import threadpool_info
