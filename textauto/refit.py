@@ -40,7 +40,9 @@ MAX_CANDIDATES = 20  # best completed trials considered for the ensemble, beside
 class FinalModel:
     estimator: Any  # a Pipeline, or an EnsembleClassifier of pipelines
     validation_score: float
-    ensemble: dict[str, Any] | None  # members, weights and scores, for the manifest
+    # members, weights and every combiner's held-out score, for the manifest; None when no
+    # combination was tried
+    ensemble: dict[str, Any] | None
 
 
 def load_candidates(
@@ -156,8 +158,10 @@ def fit_final(
     combination = choose_combination(
         candidates, y_oof, classes, metric, rounds, clock.left(), workers, seed=cfg.search.seed
     )
-    members, weights, info, score = combination.members, combination.weights, None, float(best.value)
-    if combination.kind != "single":
+    members, weights = combination.members, combination.weights
+    score = float(best.value) if combination.kind == "single" else combination.score
+    info = None
+    if combination.scores:  # combiners were compared: keep what each scored, whichever won
         info = {
             "combiner": combination.kind,
             "members": [
@@ -174,7 +178,6 @@ def fit_final(
             "held_out_scores": combination.scores,
             "path": combination.selection.path if combination.selection else [],
         }
-        score = combination.score
     stacker = combination.stacker
     plain = replace(ctx, probability=False)  # probabilities come from the temperatures
     ensemble = EnsembleClassifier(

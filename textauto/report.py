@@ -48,8 +48,20 @@ def render_report(manifest: dict[str, Any], board: pd.DataFrame) -> str:
         "",
         *[f"- `{k}` = `{v}`" for k, v in m["best_params"].items()],
     ]
-    if m.get("ensemble"):
-        e = m["ensemble"]
+    e = m.get("ensemble")
+    if e and e.get("combiner") == "single":
+        others = ", ".join(
+            f"{kind} {value:.4f}" for kind, value in e["held_out_scores"].items() if kind != "single"
+        )
+        lines += [
+            "",
+            "## Saved model: the best pipeline",
+            "",
+            f"No combination of the best trials did better on held-out folds of their out-of-fold "
+            f"predictions: {m['metric']} {e['held_out_scores']['single']:.4f} for the best pipeline "
+            f"chosen that way, against {others}.",
+        ]
+    elif e:
         lines += [
             "",
             "## Saved model: an ensemble",
