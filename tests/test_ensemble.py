@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import optuna
 import pytest
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -374,38 +373,3 @@ def test_an_ensemble_of_the_others_replaces_a_best_pipeline_that_leaves_no_room_
     weak = _candidate(2, _scores(y, rows < 30, 3.0, 0.5), cost=1.0)
     sel = select_ensemble([leader, a, weak], y, CLASSES, METRICS["accuracy"], 10, refit_budget=10.5)
     assert set(sel.counts) == {0}
-
-
-def test_when_the_best_pipeline_wins_the_manifest_and_report_keep_every_combiner_s_score(
-    invoke, tmp_path, monkeypatch
-):
-    """Why no ensemble was saved is part of the record: the combiners' held-out scores."""
-    from tests.conftest import DEMO_TRAIN
-    from textauto import refit
-    from textauto.stacking import Combination
-
-    def single_wins(candidates, *args, **kwargs):
-        best = candidates[0]
-        scores = {"single": 0.91, "average": 0.9, "stack:0.03": 0.89}
-        return Combination("single", [best], {best.number: 1.0}, 0.91, scores=scores, single_score=0.92)
-
-    monkeypatch.setattr(refit, "choose_combination", single_wins)
-    out = tmp_path / "run"
-    space = ["--space.representations", '["word"]', "--space.classifiers", '["linear_svc", "complement_nb"]']
-    result = invoke("train", DEMO_TRAIN, "--out", out, "--n-trials", "4", *space)
-    assert result.exit_code == 0, result.output
-    manifest = json.loads((out / "manifest.json").read_text())
-    ensemble = manifest["ensemble"]
-    assert ensemble["combiner"] == "single" and len(ensemble["members"]) == 1
-    assert ensemble["members"][0]["trial"] == manifest["best_trial"]
-    assert ensemble["held_out_scores"] == {"single": 0.91, "average": 0.9, "stack:0.03": 0.89}
-    # the validation score stays the best trial's own, as when no combination is tried
-    study = optuna.load_study(study_name="textauto", storage=f"sqlite:///{out / 'study.db'}")
-    assert manifest["validation"]["score"] == study.best_value
-    report = (out / "report.md").read_text()
-    assert "## Saved model: the best pipeline" in report
-    assert (
-        "accuracy 0.9100 for the best pipeline chosen that way, against average 0.9000, stack:0.03 0.8900"
-        in report
-    )
-    assert "## Saved model: an ensemble" not in report

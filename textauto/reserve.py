@@ -27,7 +27,6 @@ from textauto.stacking import STACK_MEMBERS
 # 120 s) the best validation score rose by at most 0.0016 after 85 s (trec6), and on the three
 # large sets after 46 s only 20newsgroups' did, by 0.0027, with the word ridge that crowded out
 # the char SGD.
-ENSEMBLE_RESERVE_MEMBERS = STACK_MEMBERS
 ENSEMBLE_RESERVE_FRACTION = 0.3
 RESERVE_CANDIDATES = 20  # best trials the reserve looks through for one whose refit fits
 
@@ -91,7 +90,7 @@ class RefitReserve:
         top, kinds = [], set()
         for t in fitting:
             kind = pipeline_kind(t.params)
-            if kind not in kinds and len(top) < ENSEMBLE_RESERVE_MEMBERS:
+            if kind not in kinds and len(top) < STACK_MEMBERS:
                 kinds.add(kind)
                 top.append(t)
         single = self.cost(top[0], self.calibrated)
