@@ -106,7 +106,7 @@ def test_sampled_values_map_onto_estimator_params():
         "representation": "word+char", "classifier": "sgd",
         "word.ngram_max": 2, "word.min_df": 3, "word.max_df": 0.7, "word.sublinear_tf": False,
         "word.max_features": 50000, "word.lowercase": False, "word.strip_accents": "unicode",
-        "word.stop_words": True,
+        "word.stop_words": True, "word.negation": True,
         "char.analyzer": "char", "char.ngram_min": 2, "char.ngram_max": 6, "char.min_df": 2,
         "char.sublinear_tf": True, "char.max_features": 0, "char.lowercase": True,
         "sgd.loss": "log_loss", "sgd.alpha": 1e-5, "sgd.class_weight": "balanced",
@@ -120,6 +120,7 @@ def test_sampled_values_map_onto_estimator_params():
     assert p["features__word__max_features"] == 50000
     assert p["features__word__strip_accents"] == "unicode"
     assert "the" in p["features__word__stop_words"]
+    assert "not" in p["features__word__negation_cues"] and "Not" in p["features__word__negation_cues"]
     assert p["features__char__analyzer"] == "char" and p["features__char__ngram_range"] == (2, 6)
     assert p["features__char__max_features"] is None
     assert p["clf__loss"] == "log_loss" and p["clf__alpha"] == 1e-5 and p["clf__class_weight"] == "balanced"

@@ -56,7 +56,7 @@ def needs_calibration(params: dict[str, Any]) -> bool:
 WORD_DEFAULTS = {
     "word.ngram_max": 3, "word.min_df": 1, "word.max_df": 1.0, "word.sublinear_tf": True,
     "word.max_features": 0, "word.lowercase": True, "word.strip_accents": "none",
-    "word.stop_words": False,
+    "word.stop_words": False, "word.negation": False,
 }  # fmt: skip
 CHAR_DEFAULTS = {
     "char.analyzer": "char", "char.ngram_min": 1, "char.ngram_max": 5, "char.min_df": 1,

@@ -149,6 +149,8 @@ def test_same_features_in_another_process(corpus, tmp_path):
         ({"min_df": 5, "max_df": 2}, "max_df corresponds to < documents than min_df"),
         ({"min_df": 3, "ngram_range": (3, 3)}, "empty vocabulary"),
         ({"stop_words": ["the", "a", "of"]}, "empty vocabulary"),
+        ({"analyzer": "char", "negation_cues": ["not"]}, "negation_cues must be a collection of words"),
+        ({"negation_cues": "not"}, "negation_cues must be a collection of words"),
     ],
 )
 def test_bad_options_and_empty_vocabularies_fail_clearly(options, message):
@@ -206,3 +208,42 @@ def test_lone_surrogates_are_read_as_replacement_characters(analyzer):
 def test_document_frequencies_must_be_counts_or_shares(options):
     with pytest.raises(ValueError, match="must be a count >= 0 or a share in"):
         NgramTfidf(**options).fit(["some text"])
+
+
+def test_negation_marks_the_rest_of_the_clause():
+    """After a cue, "good" is another feature than "good", up to the clause's end."""
+    vectorizer = NgramTfidf(negation_cues=["not", "never"]).fit(
+        ["this is not good, but fine. good", "never bad"]
+    )
+    assert vectorizer.transform(["not good"]).nnz == 2  # "not" and the "good" seen after it
+    assert vectorizer.transform(["not fine"]).nnz == 1  # "fine" was seen after the comma only
+    assert vectorizer.transform(["fine"]).nnz == 1
+    assert vectorizer.transform(["bad"]).nnz == 0  # seen only after "never"
+    assert (vectorizer.transform(["good"]) @ vectorizer.transform(["not good"]).T).sum() == 0
+    assert NgramTfidf().fit(["not bad"]).transform(["bad"]).nnz == 1
+
+
+def test_negated_stop_words_are_still_stop_words():
+    vectorizer = NgramTfidf(negation_cues=["not"], stop_words=["the", "not"]).fit(["not the end"])
+    assert vectorizer.transform(["not the"]).nnz == 0
+    assert vectorizer.transform(["end"]).nnz == 0
+    assert vectorizer.transform(["not end"]).nnz == 1
+
+
+def test_negation_cues_are_matched_after_lowercasing():
+    def vocabulary_size(**options) -> int:
+        return len(NgramTfidf(**options).fit(["NOT good", "good"]).vocabulary_hashes_)
+
+    assert vocabulary_size(negation_cues=["not"]) == 3  # not, good, ¬good
+    assert vocabulary_size(negation_cues=["not"], lowercase=False) == 2  # NOT, good
+    assert vocabulary_size(negation_cues=["NOT"], lowercase=False) == 3
+
+
+def test_a_model_pickled_before_negation_marking_still_transforms(corpus):
+    train, test = corpus
+    vectorizer = NgramTfidf(ngram_range=(1, 2)).fit(train)
+    older = pickle.loads(pickle.dumps(vectorizer))
+    state = older.__getstate__()
+    del state["negation_cues"]
+    older.__setstate__(state)
+    same_features(older.transform(test), vectorizer.transform(test))

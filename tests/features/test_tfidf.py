@@ -6,7 +6,7 @@ from optuna.trial import FixedTrial
 
 from textauto.components import BuildContext
 from textauto.config import RunConfig
-from textauto.features.tfidf import WORD_TOKEN_PATTERN, stop_words_for
+from textauto.features.tfidf import WORD, WORD_TOKEN_PATTERN, stop_words_for
 from textauto.sizing import text_volume_of
 from textauto.space import PORTFOLIO, build_pipeline
 
@@ -49,3 +49,26 @@ def test_chinese_stop_words_do_not_make_their_characters_stop_words():
     stop = stop_words_for("zh")
     assert "问" not in stop and "题" not in stop
     assert "的" in stop  # a one-character stop word stays
+
+
+def test_negation_is_searched_only_where_its_cues_are_known():
+    specs = RunConfig().space.specs("word")
+    assert WORD.space_for(specs, BuildContext(lang="en"))["negation"] == [False, True]
+    for lang in ("de", "xx"):
+        assert "negation" not in WORD.space_for(specs, BuildContext(lang=lang))
+
+
+def test_negation_covers_contractions_as_the_tokenizer_splits_them():
+    """ "don't", GLUE's "do n't", "Dont" and "NOT" all open a scope, lower-cased or not."""
+    params = {**PORTFOLIO[0], "word.ngram_max": 1, "word.lowercase": False, "word.negation": True}
+    texts = ["I don't like it", "I do n't like it", "Dont like it", "NOT like it"]
+    features = build_pipeline(FixedTrial(params), RunConfig().space, BuildContext()).named_steps["features"]
+    features.fit([*texts, "like"])
+    plain = features.transform(["like"]).indices
+    assert len(plain) == 1
+    assert all(plain[0] not in row.indices for row in features.transform(texts))
+    unmarked = build_pipeline(
+        FixedTrial({**params, "word.negation": False}), RunConfig().space, BuildContext()
+    )
+    features = unmarked.named_steps["features"].fit([*texts, "like"])
+    assert all(features.transform(["like"]).indices[0] in row.indices for row in features.transform(texts))

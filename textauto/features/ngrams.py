@@ -35,6 +35,22 @@ _SEPARATOR = "\ud800"
 _SEPARATOR_CODE = 0xD800
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd, so the rolling hash loses no bits
+# Where a negation's scope ends (Das & Chen 2001; Pang et al. 2002): clause punctuation.
+_CLAUSE_ENDS = re.compile(r"[.,:;!?]")
+# Marks a token inside a negation's scope: not a word character, so no token spelled in the
+# text can carry it.
+NEGATED = "\u00ac"
+
+
+def _negated_tokens(doc: str, pattern: re.Pattern[str], cues: frozenset[str]) -> list[str]:
+    """``doc``'s tokens, each one after a cue marked ``NEGATED`` up to the end of its clause."""
+    tokens: list[str] = []
+    for clause in _CLAUSE_ENDS.split(doc):
+        negated = False
+        for token in pattern.findall(clause):
+            tokens.append(NEGATED + token if negated else token)
+            negated = negated or token in cues
+    return tokens
 
 
 def _splitmix64(x: int) -> int:
@@ -62,6 +78,10 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
     Differences from ``TfidfVectorizer``: columns are in hash order, not alphabetical; when
     ``max_features`` cuts through n-grams of equal frequency, the tied ones kept may differ;
     lone surrogates (invalid text) are read as U+FFFD.
+
+    ``negation_cues`` (word analyzer): tokens that open a negation scope. Every later token of
+    the clause (up to ``.,:;!?``) becomes another feature, ``"¬" + token``, so "not good" and
+    "good" weigh apart even as unigrams. Cues are matched after ``lowercase``.
     """
 
     def __init__(
@@ -76,6 +96,7 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         max_df: float = 1.0,
         max_features: int | None = None,
         sublinear_tf: bool = False,
+        negation_cues: Iterable[str] | None = None,
         dtype: Any = np.float32,
     ) -> None:
         self.analyzer = analyzer
@@ -88,7 +109,12 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         self.max_df = max_df
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
+        self.negation_cues = negation_cues
         self.dtype = dtype
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("negation_cues", None)  # pickled before the option existed
+        super().__setstate__(state)
 
     def fit(self, raw_documents: Iterable[str], y: Any = None) -> NgramTfidf:
         self.fit_transform(raw_documents)
@@ -146,6 +172,10 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a count >= 0 or a share in [0, 1], got {value!r}")
         if self.max_features is not None and self.max_features <= 0:
             raise ValueError(f"max_features must be a positive integer or None, got {self.max_features}")
+        cues = self.negation_cues
+        if cues is not None and (self.analyzer != "word" or isinstance(cues, str)):
+            where = f"for the word analyzer only; got {cues!r} with analyzer {self.analyzer!r}"
+            raise ValueError(f"negation_cues must be a collection of words, {where}")
 
     def _kept_columns(
         self, blocks: list[_Counted], maps: list[np.ndarray], n_terms: int, n_docs: int
@@ -201,14 +231,15 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         elif self.stop_words is not None:
             stop = frozenset(self.stop_words)
         pattern = re.compile(self.token_pattern)
+        cues = None if self.negation_cues is None else frozenset(self.negation_cues)
         texts: list[Any] = []
         first = size = 0
         for row, doc in enumerate(docs):
             doc = self._preprocess(doc)
             if self.analyzer == "word":
-                tokens = pattern.findall(doc)
-                if stop is not None:
-                    tokens = [t for t in tokens if t not in stop]
+                tokens = pattern.findall(doc) if cues is None else _negated_tokens(doc, pattern, cues)
+                if stop is not None:  # a stop word goes, negated or not
+                    tokens = [t for t in tokens if t.removeprefix(NEGATED) not in stop]
                 tokens.append("")  # the separator's place
                 texts.append(tokens)
             elif self.analyzer == "char":

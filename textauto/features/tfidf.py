@@ -11,6 +11,7 @@ import numpy as np
 from textauto.components import BuildContext, Component, float_range, int_range, none_if
 from textauto.features.ngrams import NgramTfidf
 from textauto.language import stop_words
+from textauto.params import ParamSpec
 
 # Han and kana characters, which Chinese and Japanese write without spaces between words.
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -22,6 +23,20 @@ WORD_TOKEN_PATTERN = rf"(?u)(?=\w)[{CJK}]|[^\W{CJK}]+"  # (?=\w): not the marks 
 
 
 _CJK_TOKEN = re.compile(f"[{CJK}]")
+
+# Words that open a negation scope, as our tokenizer splits them: "don't" and GLUE's "do n't"
+# both end in the token "t"; apostrophes dropped in informal text leave "dont". Marking what
+# follows them (``NgramTfidf(negation_cues=...)``) is a representation the search may choose:
+# on validation it helps sentiment and costs topics a little (benchmarks/negation.py, word+char
+# linear SVM / word NB-SVM: sst2 +0.002 / +0.010, imdb -0.001 / +0.003, trec6 +0.003 / -0.001,
+# sms_spam 0.000 / -0.002, ag_news -0.003 / -0.003).
+NEGATION_CUES: dict[str, frozenset[str]] = {
+    "en": frozenset([
+        "not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "nowhere", "cannot",
+        "without", "t", "dont", "doesnt", "didnt", "isnt", "wasnt", "arent", "werent", "cant",
+        "couldnt", "wont", "wouldnt", "shouldnt", "aint",
+    ]),
+}  # fmt: skip
 
 
 @cache
@@ -41,8 +56,15 @@ def stop_words_for(lang: str) -> frozenset[str]:
     return frozenset(pieces)
 
 
+def negation_cues_for(lang: str) -> list[str] | None:
+    """``lang``'s negation cues in lower case, capitalized and upper case (for ``lowercase=False``)."""
+    cues = NEGATION_CUES.get(lang)
+    return None if cues is None else sorted({f(w) for w in cues for f in (str, str.capitalize, str.upper)})
+
+
 def build_word(p: dict[str, Any], ctx: BuildContext) -> NgramTfidf:
     stop = sorted(stop_words_for(ctx.lang)) if p["stop_words"] else None
+    cues = negation_cues_for(ctx.lang) if p.get("negation", False) else None
     return NgramTfidf(
         analyzer="word",
         token_pattern=WORD_TOKEN_PATTERN,
@@ -54,8 +76,14 @@ def build_word(p: dict[str, Any], ctx: BuildContext) -> NgramTfidf:
         lowercase=p["lowercase"],
         strip_accents=none_if(p["strip_accents"], "none"),
         stop_words=stop,
+        negation_cues=cues,
         dtype=np.float32,
     )
+
+
+def _negation_where_known(specs: dict[str, ParamSpec], ctx: BuildContext) -> dict[str, ParamSpec]:
+    """Negation marking exists only for languages with a list of cues."""
+    return specs if ctx.lang in NEGATION_CUES else {k: v for k, v in specs.items() if k != "negation"}
 
 
 def build_char(p: dict[str, Any], ctx: BuildContext) -> NgramTfidf:
@@ -82,9 +110,11 @@ WORD = Component(
         "lowercase": [True, False],
         "strip_accents": ["none", "unicode"],
         "stop_words": [False, True],
+        "negation": [False, True],
     },
     build=build_word,
     limits={"ngram_max": (1, 3), "min_df": (1, 1_000), "max_df": (0.0, 1.0)},
+    active=_negation_where_known,
 )
 
 CHAR = Component(
