@@ -11,7 +11,7 @@ from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from textauto import AutoTextClassifier
+from textauto import AutoTextClassifier, ensemble
 from textauto.ensemble import (
     Candidate,
     EnsembleClassifier,
@@ -308,7 +308,7 @@ def test_the_winner_is_kept_unless_its_refit_would_overrun_the_budget_by_more_th
     assert chosen(30.0) == 1  # 18.5 s short: the best affordable one instead
 
 
-def test_members_are_refit_in_threads_with_the_same_result(demo):
+def test_members_are_refit_and_predict_in_threads_with_the_same_result(demo, monkeypatch):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts, labels = demo
@@ -330,6 +330,16 @@ def test_members_are_refit_in_threads_with_the_same_result(demo):
     one = EnsembleClassifier(members(), temperatures=[0.5, 1.0, 1.0]).fit(X, labels)
     two = EnsembleClassifier(members(), temperatures=[0.5, 1.0, 1.0], n_jobs=2).fit(X, labels)
     assert np.allclose(one.predict_proba(X), two.predict_proba(X))
+    pools = []
+    real_pool = ensemble.ThreadPoolExecutor
+    monkeypatch.setattr(
+        ensemble,
+        "ThreadPoolExecutor",
+        lambda max_workers: pools.append(max_workers) or real_pool(max_workers),
+    )
+    monkeypatch.setattr(ensemble, "PARALLEL_ROWS", len(X))
+    assert np.allclose(one.predict_proba(X), two.predict_proba(X)) and pools == [2]  # two featurizers
+    assert np.allclose(two.predict_proba(X[:-1]), one.predict_proba(X[:-1])) and pools == [2]  # fewer rows
     (_, svc), (_, nb), _ = two.estimators_
     assert svc.steps[0][1] is nb.steps[0][1]  # the shared featurizer is fitted once
     with pytest.raises(ValueError, match="n_jobs must be None or >= 1, got 0"):
