@@ -348,25 +348,30 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         ones transform in ``n_jobs`` threads, as they fit.
         """
         check_is_fitted(self)
-        heads: dict[tuple[int, ...], Pipeline] = {}
-        for _, model in self.estimators_:
-            if isinstance(model, Pipeline) and len(model.steps) > 1:
-                heads.setdefault(tuple(id(step) for _, step in model.steps[:-1]), model[:-1])
+        keys = [  # each member's featurizing steps, by identity (None: not a pipeline)
+            tuple(id(step) for _, step in model.steps[:-1])
+            if isinstance(model, Pipeline) and len(model.steps) > 1
+            else None
+            for _, model in self.estimators_
+        ]
+        heads = {key: model[:-1] for key, (_, model) in zip(keys, self.estimators_, strict=True) if key}
         threads = min(self.n_jobs or 1, len(heads)) if len(X) >= PARALLEL_ROWS else 1
+
+        def transform(head: Pipeline) -> Any:
+            return head.transform(X)
+
         if threads > 1:
             with ThreadPoolExecutor(max_workers=threads) as pool:
-                transformed = dict(
-                    zip(heads, pool.map(lambda head: head.transform(X), heads.values()), strict=True)
-                )
+                features = list(pool.map(transform, heads.values()))
         else:
-            transformed = {key: head.transform(X) for key, head in heads.items()}
+            features = [transform(head) for head in heads.values()]
+        transformed = dict(zip(heads, features, strict=True))
         out = []
-        for (_, model), t in zip(self.estimators_, self.temperatures_, strict=True):
-            if isinstance(model, Pipeline) and len(model.steps) > 1:
-                head = tuple(id(step) for _, step in model.steps[:-1])
-                scores = class_scores(model.steps[-1][1], transformed[head], self.classes_)
-            else:
+        for (_, model), key, t in zip(self.estimators_, keys, self.temperatures_, strict=True):
+            if key is None:
                 scores = class_scores(model, X, self.classes_)
+            else:
+                scores = class_scores(model.steps[-1][1], transformed[key], self.classes_)
             out.append(softmax(scores.astype(np.float64) / t))
         return out
 
