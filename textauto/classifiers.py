@@ -80,10 +80,15 @@ def build_nbsvm(p: dict[str, Any], ctx: BuildContext) -> Any:
 
 
 def build_lightgbm(p: dict[str, Any], ctx: BuildContext) -> Any:
-    """Gradient-boosted trees on the sparse TF-IDF matrix, one thread (trials run in parallel)."""
-    from lightgbm import LGBMClassifier  # imported when used: it is slow to import
+    """Gradient-boosted trees on the sparse TF-IDF matrix, one thread (trials run in parallel).
 
-    return LGBMClassifier(
+    Histograms are built row-wise: left to choose, LightGBM times both ways first, which on
+    sst2's word 1-2-grams (54k rows, 70k columns) took 17 of the 30 s before the first tree,
+    to pick row-wise anyway (column-wise: 2.4 s a tree against 0.2 s). The trees are the same.
+    """
+    from textauto.boosting import PacedLGBMClassifier  # imported when used: LightGBM is slow to import
+
+    return PacedLGBMClassifier(
         n_estimators=p["n_estimators"],
         learning_rate=p["learning_rate"],
         num_leaves=p["num_leaves"],
@@ -92,6 +97,7 @@ def build_lightgbm(p: dict[str, Any], ctx: BuildContext) -> Any:
         reg_lambda=p["reg_lambda"],
         class_weight=none_if(p["class_weight"], "none"),
         max_bin=LIGHTGBM_MAX_BIN,
+        force_row_wise=True,
         n_jobs=1,
         random_state=ctx.seed,
         verbose=-1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from textauto.timeout import stop_if_late
 
 
 class NBSVMClassifier(ClassifierMixin, BaseEstimator):
@@ -55,7 +58,9 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         # Binary: one model for classes_[1]; otherwise one model per class.
         positives = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
         ratios, models = [], []
-        for cls in positives:
+        started = time.monotonic()
+        for i, cls in enumerate(positives):
+            stop_if_late(started, i, len(positives))  # in a trial, once its limit is out of reach
             mask = y == cls
             r = self._log_count_ratio(X, mask)
             model = LogisticRegression(

@@ -207,13 +207,21 @@ class Objective:
                     scores.append(self.metric(model, featurized.X_val, self.labels[val]))
                     if self.oof is not None:
                         fold_class_scores.append(class_scores(model, featurized.X_val, self.classes))
-            except TrialTimeout:
-                # What it took so far is a lower bound on its cost: the cost model learns it.
+            except TrialTimeout as stop:
+                # What it took so far, or was projected to take, is a lower bound on its cost:
+                # the cost model learns it.
                 now = time.monotonic()
                 in_features = featurized is None
                 trial.set_user_attr("feature_seconds", now - t0 if in_features else featurized.seconds)
-                trial.set_user_attr("classifier_seconds", 0.0 if in_features else now - t1)
-                trial.set_user_attr("stopped", f"stopped: over its time limit of {max(limit, 0):.1f}s")
+                spent = 0.0 if in_features else now - t1
+                trial.set_user_attr("classifier_seconds", spent + stop.remaining)
+                note = f"stopped: over its time limit of {max(limit, 0):.1f}s"
+                if stop.remaining:
+                    note = (
+                        f"stopped after {now - started:.1f}s: at its pace, its classifier would "
+                        f"have run past its time limit of {max(limit, 0):.1f}s"
+                    )
+                trial.set_user_attr("stopped", note)
                 raise optuna.TrialPruned() from None
             feature_times.append(featurized.seconds)
             classifier_times.append(t2 - t1)
