@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -228,7 +229,11 @@ def test_train_writes_the_ensemble_into_manifest_and_report(invoke, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["validation"]["score"] == manifest["ensemble"]["validation_score"]
     assert len(manifest["ensemble"]["members"]) >= 2
-    assert "## Saved model: an ensemble" in (out / "report.md").read_text()
+    timed = manifest["ensemble"]["refit_seconds"]  # the refit's price beside what it took
+    assert set(timed) == {"featurizers", "classifiers"}
+    assert all(phase["priced"] > 0 and phase["took"] > 0 for phase in timed.values())
+    report = (out / "report.md").read_text()
+    assert "## Saved model: an ensemble" in report and "Refit on all the training data, in threads" in report
     complete = manifest["trials"]["complete"]
     assert len(list((out / "cache" / "oof").glob("trial-*.npy"))) == complete
 
@@ -347,7 +352,8 @@ def test_members_are_refit_and_predict_in_threads_with_the_same_result(demo, mon
 
 
 def test_the_refit_budget_counts_the_threads():
-    from textauto.budget import THREAD_EFFICIENCY, refit_makespan
+    from textauto.budget import THREAD_EFFICIENCY, refit_makespan, refit_phases
+    from textauto.refit import priced_phases
 
     assert refit_makespan([], [10.0, 10.0], 1) == 20.0
     assert refit_makespan([], [10.0, 10.0], 2) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY))
@@ -355,6 +361,13 @@ def test_the_refit_budget_counts_the_threads():
     # featurizers all fit before the classifiers: A (10 s + 1 s) beside B (1 s + 10 s) takes
     # 10 s then 10 s on two threads, not 11
     assert refit_makespan([10.0, 1.0], [1.0, 10.0], 2) == 20.0
+    assert refit_phases([10.0, 1.0], [1.0, 10.0], 2) == (10.0, 10.0)
+    # what the refit was priced at: a shared featurizer once, without predicting the test rows
+    shared = [
+        replace(_candidate(n, np.zeros((3, 3)), cost=9.0), feature_key="word", feature_seconds=6.0)
+        for n in (0, 1)
+    ]
+    assert priced_phases(shared, predict_share=0.5, workers=1) == (4.0, 6.0)
     y = np.arange(120) % 3
     half = np.arange(120) < 60
     a = _candidate(0, _scores(y, half, 3.0, 0.5), cost=10.0)

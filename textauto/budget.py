@@ -106,15 +106,22 @@ def final_seconds(
 THREAD_EFFICIENCY = 0.6
 
 
-def refit_makespan(features: Sequence[float], classifiers: Sequence[float], workers: int) -> float:
+def refit_phases(
+    features: Sequence[float], classifiers: Sequence[float], workers: int
+) -> tuple[float, float]:
     """Expected seconds to refit ensemble members on ``workers`` threads: their distinct
-    featurizers (``features``, seconds each) all fit first, then their classifiers."""
+    featurizers (``features``, seconds each), which all fit first, then their classifiers."""
     speed = 1.0 + THREAD_EFFICIENCY * (max(workers, 1) - 1)
 
     def phase(seconds: Sequence[float]) -> float:
         return max(max(seconds, default=0.0), sum(seconds) / speed)
 
-    return phase(features) + phase(classifiers)
+    return phase(features), phase(classifiers)
+
+
+def refit_makespan(features: Sequence[float], classifiers: Sequence[float], workers: int) -> float:
+    """The two ``refit_phases`` together."""
+    return sum(refit_phases(features, classifiers, workers))
 
 
 def refit_parts(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -324,8 +325,10 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
             head = Pipeline([(name, clone(step)) for name, step in steps])
             return head.steps, head.fit_transform(X, y)
 
+        started = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.n_jobs or 1) as pool:
             fitted_heads = dict(zip(heads, pool.map(fit_head, heads.values()), strict=True))
+            featurized = time.monotonic()
 
             def fit_member(member: tuple[tuple[str, Any], str | None]) -> tuple[str, Any]:
                 (name, estimator), key = member
@@ -336,6 +339,8 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
                 return name, Pipeline([*steps, (last_name, clone(last).fit(Xt, y))])
 
             self.estimators_ = list(pool.map(fit_member, zip(self.estimators, keys, strict=True)))
+        # seconds fitting the featurizers, then the classifiers: what the refit's price is checked by
+        self.fit_seconds_ = (featurized - started, time.monotonic() - featurized)
         weights = np.ones(n) if self.weights is None else np.asarray(self.weights, dtype=np.float64)
         self.weights_ = weights / weights.sum()
         self.temperatures_ = np.ones(n) if self.temperatures is None else np.asarray(self.temperatures)

@@ -15,7 +15,7 @@ import numpy as np
 from optuna.trial import FixedTrial, FrozenTrial
 from sklearn.exceptions import ConvergenceWarning
 
-from textauto.budget import AFFORD_SLACK, Clock, final_seconds, refit_parts
+from textauto.budget import AFFORD_SLACK, Clock, final_seconds, refit_parts, refit_phases
 from textauto.components import BuildContext
 from textauto.config import RunConfig
 from textauto.ensemble import (
@@ -190,4 +190,18 @@ def fit_final(
     )
     with _capped_solvers():
         ensemble.fit(X, y)
+    if info is not None:  # the price against the time taken, phase by phase
+        priced = priced_phases(members, predict_rows / len(y), workers)
+        info["refit_seconds"] = {
+            phase: {"priced": round(p, 2), "took": round(t, 2)}
+            for phase, p, t in zip(("featurizers", "classifiers"), priced, ensemble.fit_seconds_, strict=True)
+        }
     return FinalModel(ensemble, score, info)
+
+
+def priced_phases(members: list[Candidate], predict_share: float, workers: int) -> tuple[float, float]:
+    """What the refit of ``members`` was priced at, featurizers then classifiers, without the
+    featurizing of the rows predicted after it (``load_candidates``)."""
+    features = {c.feature_key: c.feature_seconds / (1 + predict_share) for c in members}
+    classifiers = [c.refit_seconds - c.feature_seconds for c in members]
+    return refit_phases(list(features.values()), classifiers, workers)

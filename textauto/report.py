@@ -79,6 +79,9 @@ def render_report(manifest: dict[str, Any], board: pd.DataFrame) -> str:
                 pd.DataFrame(e["members"], columns=["trial", "weight", "temperature", "pipeline"])
             ),
         ]
+        if timed := e.get("refit_seconds"):  # manifests written before it lack it
+            phases = [f"{k} {t['took']:.1f} s (priced at {t['priced']:.1f} s)" for k, t in timed.items()]
+            lines += ["", f"Refit on all the training data, in threads: {'; '.join(phases)}."]
     if m.get("test"):
         t = m["test"]
         lines += [
