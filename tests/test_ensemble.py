@@ -356,8 +356,9 @@ def test_the_refit_budget_counts_the_threads():
     from textauto.refit import priced_phases
 
     assert refit_makespan([], [10.0, 10.0], 1) == 20.0
-    assert refit_makespan([], [10.0, 10.0], 2) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY))
-    assert refit_makespan([], [15.0, 5.0], 2) == 15.0  # never below the longest member
+    assert refit_makespan([], [10.0, 10.0], 2) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY["classifiers"]))
+    assert refit_makespan([10.0, 10.0], [], 2) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY["featurizers"]))
+    assert refit_makespan([], [15.0, 3.0], 2) == 15.0  # never below the longest member
     # featurizers all fit before the classifiers: A (10 s + 1 s) beside B (1 s + 10 s) takes
     # 10 s then 10 s on two threads, not 11
     assert refit_makespan([10.0, 1.0], [1.0, 10.0], 2) == 20.0

@@ -100,10 +100,15 @@ def final_seconds(
     return refit_seconds(params, attrs, train_fraction, calibrated=calibrated) + predicting
 
 
-# Threads refitting ensemble members overlap imperfectly (measured on ag_news: featurizers and
-# liblinear fits 1.3-2x faster on 2 threads, NB-SVM's scipy.sparse work barely): each thread
-# past the first counts as this much of one.
-THREAD_EFFICIENCY = 0.6
+# Threads refitting ensemble members overlap imperfectly: each thread past the first counts as
+# this much of one. Featurizers overlap as measured on ag_news (1.3-2x faster on 2 threads).
+# Classifiers much less: their sparse fits are bound by memory bandwidth, as beside another
+# worker (CONTENDED_SLOWDOWN). 20newsgroups' char_wb SGD, word SVM and word complement NB fit
+# in 9.0, 6.2 and 2.0 s one by one, in 12.1 s on 2 threads (0.42 of a thread more); the
+# manifests' refit_seconds at 2e1b4cc had the classifier phase take 16.4 s where 0.6 priced
+# 13.6 (20newsgroups) and 24.1 s where it priced 18.4 (sst2, eight members), the featurizers
+# 9.3 s for 9.0 and 9.5 s for 11.1.
+THREAD_EFFICIENCY = {"featurizers": 0.6, "classifiers": 0.3}
 
 
 def refit_phases(
@@ -111,12 +116,15 @@ def refit_phases(
 ) -> tuple[float, float]:
     """Expected seconds to refit ensemble members on ``workers`` threads: their distinct
     featurizers (``features``, seconds each), which all fit first, then their classifiers."""
-    speed = 1.0 + THREAD_EFFICIENCY * (max(workers, 1) - 1)
 
-    def phase(seconds: Sequence[float]) -> float:
+    def phase(seconds: Sequence[float], efficiency: float) -> float:
+        speed = 1.0 + efficiency * (max(workers, 1) - 1)
         return max(max(seconds, default=0.0), sum(seconds) / speed)
 
-    return phase(features), phase(classifiers)
+    return (
+        phase(features, THREAD_EFFICIENCY["featurizers"]),
+        phase(classifiers, THREAD_EFFICIENCY["classifiers"]),
+    )
 
 
 def refit_makespan(features: Sequence[float], classifiers: Sequence[float], workers: int) -> float:
