@@ -1,16 +1,17 @@
 """The reference for benchmarks/serve_load.py: a minimal hand-written FastAPI endpoint.
 
-What a person writes in a few lines to serve a joblib pipeline: no metrics, no limits, no
+What a person writes in a few lines to serve a fitted pipeline: no metrics, no limits, no
 validation beyond the body schema. Run with:
-    MODEL=path/to/model.joblib uvicorn --factory minimal_endpoint:app
+    MODEL_DIR=path/to/bundle uvicorn --factory minimal_endpoint:app
 """
 
 import os
 
-import joblib
 import numpy as np
 from fastapi import FastAPI
 from pydantic import BaseModel
+
+import textauto
 
 
 class Texts(BaseModel):
@@ -18,7 +19,7 @@ class Texts(BaseModel):
 
 
 def app() -> FastAPI:
-    pipeline = joblib.load(os.environ["MODEL"])
+    pipeline = textauto.load(os.environ["MODEL_DIR"]).pipeline
     api = FastAPI()
 
     @api.post("/predict")

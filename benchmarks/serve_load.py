@@ -106,7 +106,7 @@ def main() -> None:
     # so that drift in the machine's speed falls on both. The median round is reported.
     runs: dict[tuple[str, int], list[dict[str, float]]] = {}
     env_t = {"PROMETHEUS_MULTIPROC_DIR": str(work / "mp")}
-    env_m = {"MODEL": str(model / "model.joblib")}
+    env_m = {"MODEL_DIR": str(model)}
     with (
         running(textauto_cmd, f"http://127.0.0.1:{port_t}/readyz", env_t),
         running(minimal_cmd, f"http://127.0.0.1:{port_m}/docs", env_m),

@@ -6,6 +6,7 @@
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures, whose
 # dependency aliases are local to create_app.
+import asyncio
 import logging
 import os
 import secrets
@@ -24,9 +25,13 @@ from service.middleware import ObservabilityMiddleware
 from service.predictor import Predictor
 from service.schemas import ErrorBody, ModelInfo, PredictRequest, PredictResponse, Status
 from service.settings import ServiceSettings
+from textauto.exceptions import TextAutoError
+from textauto.features.spacy_parse import bounded_parses
 
 log = logging.getLogger("textauto.service")
 bearer = HTTPBearer(auto_error=False)
+WARM_UP_TEXT = "textauto warm-up"
+PROCESS_SAMPLE_SECONDS = 5.0
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
@@ -34,23 +39,27 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        predictor = Predictor(settings.model_dir)
-        app.state.predictor = predictor
-        metrics.model_load.set(predictor.load_seconds)
-        metrics.model_info.labels(predictor.name, predictor.version, predictor.bundle_hash).set(1)
-        log.info(
-            "model %s (version %s) loaded in %.2fs", predictor.name, predictor.version, predictor.load_seconds
-        )
-        try:
-            yield
-        finally:
-            app.state.predictor = None
-            metrics.mark_worker_dead(os.getpid())
+        with bounded_parses(settings.spacy_cache_texts, settings.spacy_pipelines):
+            predictor = warmed_predictor(settings)
+            app.state.predictor = predictor
+            metrics.model_load.set(predictor.load_seconds)
+            metrics.model_info.labels(predictor.name, predictor.version, predictor.bundle_hash).set(1)
+            sampler = asyncio.create_task(sample_process(metrics))
+            try:
+                yield
+            finally:
+                sampler.cancel()
+                app.state.predictor = None
+                metrics.mark_worker_dead(os.getpid())
 
+    docs = settings.docs
     app = FastAPI(
         title="textauto model service",
         summary="Text classification by a model that textauto searched and trained.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}},
     )
     app.state.predictor = None
@@ -139,11 +148,35 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def readyz(predictor: PredictorDep) -> Status:
         return Status(status="ready")
 
-    @app.get("/metrics", summary="Prometheus metrics (summed over workers).", response_class=Response)
-    def metrics_endpoint() -> Response:
-        return Response(content=metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    if settings.metrics_port is None:  # else served on its own port (service.runner)
+
+        @app.get("/metrics", summary="Prometheus metrics (summed over workers).", response_class=Response)
+        def metrics_endpoint() -> Response:
+            metrics.sample_process()
+            return Response(content=metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def warmed_predictor(settings: ServiceSettings) -> Predictor:
+    """The model loaded and one prediction made: /readyz says ready only after this."""
+    try:
+        predictor = Predictor(settings.model_dir)
+        predictor.predict([WARM_UP_TEXT], None, False)
+    except TextAutoError as exc:
+        log.error("cannot serve %s: %s", settings.model_dir, exc)
+        raise
+    log.info(
+        "model %s (version %s) loaded in %.2fs", predictor.name, predictor.version, predictor.load_seconds
+    )
+    return predictor
+
+
+async def sample_process(metrics: ServiceMetrics) -> None:
+    """Keep this worker's process figures fresh for scrapes served by any worker."""
+    while True:
+        metrics.sample_process()
+        await asyncio.sleep(PROCESS_SAMPLE_SECONDS)
 
 
 def app_from_env() -> FastAPI:

@@ -16,6 +16,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 from prometheus_client import multiprocess as mp
@@ -25,8 +26,14 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 LENGTH_BUCKETS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 100_000)
 CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 ERROR_KINDS = ("validation", "too_large", "unauthorized", "not_found", "not_ready", "internal")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-__all__ = ["CONTENT_TYPE_LATEST", "ServiceMetrics", "multiprocess_dir"]
+__all__ = ["CONTENT_TYPE_LATEST", "ServiceMetrics", "method_label", "multiprocess_dir"]
+
+
+def method_label(method: str) -> str:
+    """A client may send any method name: beyond the standard ones, count it as "other"."""
+    return method if method in METHODS else "other"
 
 
 def multiprocess_dir() -> str | None:
@@ -78,6 +85,28 @@ class ServiceMetrics:
             "textauto_model_load_duration_seconds", "Seconds it took to load the model.",
             multiprocess_mode="max", registry=r,
         )  # fmt: skip
+
+        # Process figures of every live worker, summed (prometheus-client's own process
+        # collector does not work across processes).
+        def summed(name: str, doc: str) -> Gauge:
+            return Gauge(name, doc, multiprocess_mode="livesum", registry=r)
+
+        self.resident_memory = summed(
+            "textauto_process_resident_memory_bytes", "Resident memory of the service's workers."
+        )
+        self.cpu_seconds = summed(
+            "textauto_process_cpu_seconds", "CPU seconds the service's workers have used."
+        )
+        self.open_fds = summed("textauto_process_open_fds", "Open file descriptors of the service's workers.")
+        self._process = ProcessCollector(registry=None)
+
+    def sample_process(self) -> None:
+        """Record this worker's resident memory, CPU time and open files (Linux /proc)."""
+        values = {s.name: s.value for family in self._process.collect() for s in family.samples}
+        if "process_resident_memory_bytes" in values:
+            self.resident_memory.set(values["process_resident_memory_bytes"])
+            self.cpu_seconds.set(values["process_cpu_seconds_total"])
+            self.open_fds.set(values.get("process_open_fds", 0))
 
     def render(self) -> bytes:
         """The exposition text: summed over every worker in multiprocess mode."""

@@ -9,7 +9,7 @@ import json
 import time
 from typing import Any
 
-from service.metrics import ServiceMetrics
+from service.metrics import ServiceMetrics, method_label
 
 Scope = dict[str, Any]
 UNMATCHED = "unmatched"  # bounded label for paths no route knows
@@ -26,7 +26,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         m = self.metrics
-        method = scope["method"]
+        method = method_label(scope["method"])
         status = 500
         started = time.perf_counter()
         m.in_flight.inc()

@@ -1,38 +1,87 @@
-"""`textauto serve`: run the app under uvicorn, with multiprocess metrics for several workers."""
+"""`textauto serve`: run the app under uvicorn, with multiprocess metrics for several workers.
+
+Everything that can be told before the workers start is checked here, so that a bad setting or
+bundle is one line and exit code 2, not a worker's traceback: the settings, the bundle's hashes
+and types, and the metrics directory.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
-from textauto.bundle import check_bundle
+from pydantic import ValidationError
+
+from service.settings import ServiceSettings
+from textauto.bundle import spacy_pipeline, verify
+from textauto.exceptions import ConfigError
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+OURS = ".textauto-metrics"  # marks a metrics directory textauto serve created
 
 
 def prepare_multiprocess_dir() -> Path:
     """An empty directory for prometheus-client's multiprocess files, named in the environment.
 
-    Stale files from an earlier run would add old counts to the new one, so it is emptied.
+    Stale files from an earlier run would add old counts to the new one, so a directory that
+    ``serve`` made before is emptied of them; one it did not make is used only if empty.
     """
     given = os.environ.get(MULTIPROC_ENV)
     path = Path(given) if given else Path(tempfile.mkdtemp(prefix="textauto-metrics-"))
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
+    path.mkdir(parents=True, exist_ok=True)
+    entries = [p for p in path.iterdir() if p.name != OURS]
+    if entries and not (path / OURS).exists():
+        raise ConfigError(
+            f"{MULTIPROC_ENV}={path}: not empty and not made by textauto serve; point it at a new "
+            "or empty directory (serve empties only the metrics directories it made)"
+        )
+    for entry in entries:
+        if entry.is_file() and entry.suffix == ".db":
+            entry.unlink()
+    (path / OURS).touch()
     os.environ[MULTIPROC_ENV] = str(path)
     return path
 
 
-def serve(model_dir: Path, host: str, port: int, workers: int, log_level: str = "info") -> None:
+def read_settings() -> ServiceSettings:
+    try:
+        return ServiceSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"TEXTAUTO_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"service settings: {problems}") from None
+
+
+def serve(
+    model_dir: Path,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str = "info",
+    metrics_port: int | None = None,
+) -> None:
     import uvicorn
 
-    check_bundle(model_dir)
+    manifest, _ = verify(model_dir)
+    pipeline = spacy_pipeline(manifest)
+    if pipeline and importlib.util.find_spec(pipeline) is None:
+        raise ConfigError(
+            f"{model_dir}: the model parses with the spaCy pipeline {pipeline!r}, which is not installed "
+            f"here; install it (python -m spacy download {pipeline}) and serve again"
+        )
     os.environ["TEXTAUTO_MODEL_DIR"] = str(Path(model_dir).resolve())
-    if workers > 1:
+    if metrics_port is not None:
+        os.environ["TEXTAUTO_METRICS_PORT"] = str(metrics_port)
+    settings = read_settings()
+    if settings.metrics_port == port:
+        raise ConfigError(f"--metrics-port {port}: the API listens there; choose another port")
+    if workers > 1 or settings.metrics_port is not None:
         prepare_multiprocess_dir()
+    if settings.metrics_port is not None:
+        start_metrics_server(host, settings.metrics_port)
     uvicorn.run(
         "service.app:app_from_env",
         factory=True,
@@ -41,4 +90,18 @@ def serve(model_dir: Path, host: str, port: int, workers: int, log_level: str = 
         workers=workers,
         log_level=log_level,
         access_log=False,  # requests are counted in /metrics; a line per request costs throughput
+        timeout_graceful_shutdown=settings.shutdown_timeout,
     )
+
+
+def start_metrics_server(host: str, port: int) -> None:
+    """``/metrics`` summed over the workers, on a port of its own, from this (supervising) process."""
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import multiprocess as mp
+
+    registry = CollectorRegistry()
+    mp.MultiProcessCollector(registry)
+    try:
+        start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        raise ConfigError(f"--metrics-port {port}: cannot listen on {host}:{port} ({exc.strerror})") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,3 +20,26 @@ class ServiceSettings(BaseSettings):
     api_token: SecretStr | None = Field(
         default=None, description="When set, /v1/predict requires `Authorization: Bearer <token>`."
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve /metrics on this port only (not on the API's); None: on the API's port.",
+    )
+    docs: bool = Field(default=True, description="Serve /docs, /redoc and /openapi.json.")
+    spacy_cache_texts: int = Field(
+        default=4096, ge=0, description="spaCy parses kept per pipeline (least recently used go first)."
+    )
+    spacy_pipelines: int = Field(
+        default=2, ge=1, description="Threads that may parse with spaCy at once, each with its own pipeline."
+    )
+    shutdown_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds in-flight requests get to finish after SIGTERM."
+    )
+
+    @field_validator("api_token")
+    @classmethod
+    def _token_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is set but empty: give a token, or unset it to serve without one")
+        return value

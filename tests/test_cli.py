@@ -92,7 +92,7 @@ def test_load_errors_are_clear(invoke, tmp_path):
     assert result.exit_code == 2 and "no model bundle here" in result.stderr
     (tmp_path / "half").mkdir()
     result = invoke("predict", tmp_path / "half", DEMO_TEST, "-o", tmp_path / "o.csv")
-    assert result.exit_code == 2 and "model.joblib is missing" in result.stderr
+    assert result.exit_code == 2 and "manifest.json is missing" in result.stderr
 
 
 def test_python_api_load(trained_bundle):

@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
 from textauto import AutoTextClassifier
+from textauto.bundle.model_file import build_model, dump_model
 from textauto.classifiers import CLASSIFIERS
 from textauto.components import BuildContext
 from textauto.features import FEATURIZERS, SpacyTokens
@@ -62,7 +63,7 @@ def output(est, X):
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_contract(name):
+def test_contract(name, tmp_path):
     est = CASES[name]()
     X, y = list(TEXTS), list(LABELS)
     # clone keeps the parameters, not the fitted state
@@ -80,6 +81,10 @@ def test_contract(name):
     # pickle round trip predicts the same
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(output(again, X), first)
+    # the safe format rebuilds it from data alone, with textauto's allowlist of types
+    saved = tmp_path / "model.skops"
+    dump_model(est, saved, compress=True)
+    np.testing.assert_array_equal(output(build_model(saved.read_bytes(), saved), X), first)
     # same parameters (and seed) -> same result
     np.testing.assert_array_equal(output(clone(est).fit(X, y), X), first)
 

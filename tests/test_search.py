@@ -13,7 +13,7 @@ from sklearn.svm import LinearSVC
 
 from tests.conftest import DEMO_TRAIN
 from textauto import AutoTextClassifier
-from textauto.bundle import stop_note
+from textauto.bundle import MODEL_FILE, stop_note
 from textauto.exceptions import SearchError
 
 
@@ -116,7 +116,7 @@ def test_resume_after_kill_continues_the_same_study(tmp_path):
         if old.state == optuna.trial.TrialState.RUNNING:
             assert after[old.number].state == optuna.trial.TrialState.FAIL
     assert len(after) > len(before)
-    assert (out / "model.joblib").exists()
+    assert (out / MODEL_FILE).exists()
 
 
 def test_resume_requires_an_existing_study(invoke, tmp_path):
@@ -211,7 +211,7 @@ def test_parallel_workers_share_the_study(invoke, tmp_path):
     workers = {t.user_attrs.get("worker") for t in study.trials if t.state.is_finished()}
     assert len(workers - {None}) >= 2  # a worker stopped at a trial's limit is replaced by a third
     assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
-    assert (tmp_path / "run" / "model.joblib").exists()
+    assert (tmp_path / "run" / MODEL_FILE).exists()
 
 
 def _fit_stuck_unless_baseline(self, X, y, sample_weight=None):

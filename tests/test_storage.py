@@ -13,6 +13,7 @@ import optuna
 import pytest
 
 from tests.conftest import DEMO_TRAIN
+from textauto.bundle import MODEL_FILE
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -72,7 +73,7 @@ def test_two_workers_share_one_study(tmp_path, study_name):
     assert len({json.dumps(t.params, sort_keys=True) for t in portfolio}) == len(portfolio), seen
     for i in range(2):
         out = tmp_path / f"worker{i}"
-        assert (out / "model.joblib").exists() and not (out / "study.db").exists()
+        assert (out / MODEL_FILE).exists() and not (out / "study.db").exists()
         manifest = json.loads((out / "manifest.json").read_text())
         # the winner is a trial of the shared study (either worker's), saved with its parameters
         winner = study.trials[manifest["best_trial"]]

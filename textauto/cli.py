@@ -232,27 +232,53 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes; metrics are summed over them.")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help="Serve /metrics on this port instead [default: $TEXTAUTO_METRICS_PORT]."
+        ),
+    ] = None,
 ) -> None:
     """Serve a model over HTTP: /v1/predict, /v1/model, /healthz, /readyz, /metrics, /docs."""
     from service.runner import serve as run_serve
 
-    guarded(lambda: run_serve(model_dir, host, port, workers, log_level))
+    guarded(lambda: run_serve(model_dir, host, port, workers, log_level, metrics_port))
 
 
 @app.command()
 def package(
     model_dir: Annotated[Path, typer.Argument(help="A model bundle written by `textauto train`.")],
-    out: Annotated[Path, typer.Option(help="The deployable directory to write (new or empty).")],
+    out: Annotated[Path, typer.Option(help="The deployable directory to write (a new one).")],
+    force: Annotated[bool, typer.Option(help="Replace --out if it exists (in one step).")] = False,
 ) -> None:
     """Write a deployable directory: bundle, code, pinned requirements, Dockerfile, compose, dashboards."""
     from service.package import package as run_package
 
-    written = guarded(lambda: run_package(model_dir, out))
+    written = guarded(lambda: run_package(model_dir, out, force))
     out_console.print(
         f"packaged {written['name']} (version {written['version']}) in {out}: "
         f"docker compose up --build, or ./start.sh without Docker",
         highlight=False,
     )
+
+
+@app.command()
+def convert(
+    old: Annotated[Path, typer.Argument(help="A bundle saved before textauto 0.2 (model.joblib).")],
+    new: Annotated[Path, typer.Argument(help="Where to write the converted bundle (a new directory).")],
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickle",
+            help="Unpickle OLD's model, which runs any code the file holds: only for bundles you trust.",
+        ),
+    ] = False,
+) -> None:
+    """Convert an old pickled bundle into a safe one (skops), checking it predicts the same."""
+    from textauto.bundle.convert import convert as run_convert
+
+    guarded(lambda: run_convert(old, new, trust_pickle))
+    out_console.print(f"converted {old} into {new}; load and serve {new} from now on", highlight=False)
 
 
 def main() -> None:

@@ -181,3 +181,29 @@ def test_threads_share_the_disk_cache(cache_dir):
         results = list(pool.map(lambda texts: parse_texts(texts, "en", None), halves))
     assert results[0] + results[1] == fresh_parses(TEXTS)
     assert rows(cache_dir) == len(set(TEXTS))  # written to disk, not only kept in memory
+
+
+def test_a_bounded_memory_layer_keeps_the_most_recently_used_parses_only(spacy_pipe_calls):
+    texts = [f"distinct text number {i}" for i in range(300)]
+    expected = fresh_parses(texts)
+    with spacy_parse.bounded_parses(max_texts=50, pipelines=1):
+        spacy_pipe_calls.clear()
+        assert parse_texts(texts, "en", None) == expected
+        assert spacy_parse.cached_count("en", None) == 50 and spacy_pipe_calls == [300]
+        assert parse_texts(texts[250:260], "en", None) == expected[250:260]  # held: not parsed again
+        assert parse_texts(texts[:40], "en", None) == expected[:40]  # evicts the 40 least recent
+        assert spacy_pipe_calls == [300, 40]
+        assert parse_texts(texts[250:260], "en", None) == expected[250:260]  # used lately: still held
+        assert parse_texts(texts[260:270], "en", None) == expected[260:270]  # evicted: parsed again
+        assert spacy_pipe_calls == [300, 40, 10] and spacy_parse.cached_count("en", None) == 50
+
+
+def test_threads_parse_at_once_and_each_gets_its_own_texts_back():
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [[f"thread {t} text {i}" for i in range(40)] for t in range(8)]
+    expected = [fresh_parses(b) for b in batches]
+    with spacy_parse.bounded_parses(max_texts=30, pipelines=3), ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda b: parse_texts(b, "en", None), batches * 3))
+    assert results == expected * 3
+    assert spacy_parse.cached_count("en", None) <= 30

@@ -37,12 +37,20 @@ def wait_ready(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
 
 @contextmanager
 def running(
-    cmd: list[str], ready_url: str, env: dict[str, str] | None = None, log: Path | None = None
+    cmd: list[str],
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    base_env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[subprocess.Popen]:
-    """Run ``cmd`` in its own process group until the block ends; wait for ``ready_url``."""
+    """Run ``cmd`` in its own process group until the block ends; wait for ``ready_url``.
+
+    ``env`` is added to ``base_env`` (this process's environment by default)."""
     out = log.open("w") if log else subprocess.DEVNULL
+    environment = {**(os.environ if base_env is None else base_env), **(env or {})}
     proc = subprocess.Popen(
-        cmd, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        cmd, env=environment, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd
     )
     try:
         wait_ready(ready_url, proc)

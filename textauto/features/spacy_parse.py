@@ -11,6 +11,10 @@ workers and a ``--resume`` of the same run reuse parses instead of recomputing t
 ``parse_texts`` looks in memory, then on disk, and parses only what neither holds. A disk
 cache that cannot be opened, read or written is logged as a warning and switched off for the
 process; parsing then carries on in memory, so the cache never fails a run.
+
+A service sees texts without end, so there the memory layer is a bounded LRU
+(``bounded_parses``), and parsing is not serialized: up to ``pipelines`` threads parse at once,
+each with a pipeline of its own, while cached texts are answered without waiting on them.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ import contextlib
 import hashlib
 import logging
 import os
+import queue
 import sqlite3
 import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -32,9 +38,13 @@ from textauto.exceptions import ConfigError
 log = logging.getLogger(__name__)
 
 _PIPELINES: dict[str, Any] = {}
-_PARSES: dict[str, dict[str, Parse]] = {}
+_PARSES: dict[str, OrderedDict[str, Parse]] = {}
 _DISK: _DiskCache | None = None  # set by use_disk_cache
-_PARSING = threading.Lock()
+_CACHE_LOCK = threading.Lock()  # held for dictionary operations only, never while parsing
+_DISK_LOCK = threading.Lock()  # one SQLite connection per process, used by one thread at a time
+_POOLS: dict[str, _Pool] = {}
+_MEMORY_TEXTS: int | None = None  # set by serve_parses; None: keep every parse (a search)
+_POOL_SIZE = 1  # a search: threads refitting members wait and find each other's parses
 BATCH_SIZE = 256
 DISK_CACHE_FILE = "spacy-parses.sqlite"
 
@@ -67,23 +77,25 @@ def pipeline_key(lang: str, model: str | None) -> str:
 
 
 def load_pipeline(lang: str, model: str | None) -> Any:
-    """The spaCy pipeline for a key: a trained one by name, else blank + lookup lemmatizer."""
+    """The shared spaCy pipeline for a key: a trained one by name, else blank + lookup lemmatizer."""
     key = pipeline_key(lang, model)
     if key not in _PIPELINES:
-        import spacy
-
-        if model:
-            try:
-                nlp = spacy.load(model, exclude=["parser"])
-            except OSError as exc:
-                raise ConfigError(
-                    f"space.spacy_model: cannot load spaCy pipeline {model!r} ({exc}); "
-                    f"install it with `python -m spacy download {model}`"
-                ) from exc
-        else:
-            nlp = blank_pipeline(lang)
-        _PIPELINES[key] = nlp
+        _PIPELINES[key] = _load(lang, model)
     return _PIPELINES[key]
+
+
+def _load(lang: str, model: str | None) -> Any:
+    import spacy
+
+    if not model:
+        return blank_pipeline(lang)
+    try:
+        return spacy.load(model, exclude=["parser"])
+    except OSError as exc:
+        raise ConfigError(
+            f"space.spacy_model: cannot load spaCy pipeline {model!r} ({exc}); "
+            f"install it with `python -m spacy download {model}`"
+        ) from exc
 
 
 def blank_pipeline(lang: str) -> Any:
@@ -133,38 +145,127 @@ def to_parse(doc: Any) -> Parse:
     )
 
 
+class _Pool:
+    """Pipelines for one key, lent to one thread at a time; more are loaded up to ``size``."""
+
+    def __init__(self, lang: str, model: str | None, size: int) -> None:
+        self.lang, self.model, self.size = lang, model, size
+        self.idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self.loaded = 0
+        self.lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[Any]:
+        with self.lock:
+            grow = self.idle.empty() and self.loaded < self.size
+            self.loaded += grow
+        if grow:  # the first is the shared one; more are copies of it for other threads
+            nlp = load_pipeline(self.lang, self.model) if self.loaded == 1 else _load(self.lang, self.model)
+        else:
+            nlp = self.idle.get()
+        try:
+            yield nlp
+        finally:
+            self.idle.put(nlp)
+
+
+def _pool(lang: str, model: str | None) -> _Pool:
+    key = pipeline_key(lang, model)
+    with _CACHE_LOCK:
+        if key not in _POOLS:
+            _POOLS[key] = _Pool(lang, model, _POOL_SIZE)
+        return _POOLS[key]
+
+
+@contextlib.contextmanager
+def bounded_parses(max_texts: int, pipelines: int) -> Iterator[None]:
+    """Within the block, keep the ``max_texts`` most recently used parses per pipeline in memory
+    and let up to ``pipelines`` threads parse at once (each with its own copy of the pipeline)."""
+    global _MEMORY_TEXTS, _POOL_SIZE
+    if max_texts < 0 or pipelines < 1:
+        raise ValueError(
+            f"bounded_parses: max_texts must be >= 0 and pipelines >= 1, got {max_texts} and {pipelines}"
+        )
+    before = _MEMORY_TEXTS, _POOL_SIZE
+    _configure(max_texts, pipelines)
+    try:
+        yield
+    finally:
+        _configure(*before)
+
+
+def _configure(max_texts: int | None, pipelines: int) -> None:
+    global _MEMORY_TEXTS, _POOL_SIZE
+    with _CACHE_LOCK:
+        _MEMORY_TEXTS, _POOL_SIZE = max_texts, pipelines
+        _POOLS.clear()
+        for cache in _PARSES.values():
+            _trim(cache)
+
+
+def _trim(cache: OrderedDict[str, Parse]) -> None:
+    while _MEMORY_TEXTS is not None and len(cache) > _MEMORY_TEXTS:
+        cache.popitem(last=False)
+
+
+def _recall(key: str, texts: Sequence[str]) -> dict[str, Parse]:
+    """The parses the memory layer holds for ``texts`` (marked as recently used)."""
+    with _CACHE_LOCK:
+        cache = _PARSES.setdefault(key, OrderedDict())
+        found = {t: cache[t] for t in texts if t in cache}
+        if _MEMORY_TEXTS is not None:
+            for t in found:
+                cache.move_to_end(t)
+        return found
+
+
+def _remember(key: str, parses: dict[str, Parse]) -> None:
+    with _CACHE_LOCK:
+        cache = _PARSES.setdefault(key, OrderedDict())
+        cache.update(parses)
+        _trim(cache)
+
+
 def parse_texts(texts: Sequence[str], lang: str, model: str | None) -> list[Parse]:
-    """Parses of ``texts``, in order; each distinct text is parsed once per process.
+    """Parses of ``texts``, in order; each distinct text is parsed once per process (while the
+    memory layer holds it).
 
     With the disk layer on (``use_disk_cache``), once per run: texts missing from memory are
     looked up on disk first, and new parses are written there in one transaction.
     """
-    with _PARSING:  # threads refitting ensemble members share the pipelines and the caches
-        return _parse_texts(texts, lang, model)
-
-
-def _parse_texts(texts: Sequence[str], lang: str, model: str | None) -> list[Parse]:
     key = pipeline_key(lang, model)
-    cache = _PARSES.setdefault(key, {})
-    missing = list(dict.fromkeys(t for t in texts if t not in cache))
-    disk = _DISK
-    if missing and disk is not None:
-        found = disk.read(key, missing)
-        if found:
-            cache.update(found)
-            missing = [t for t in missing if t not in found]
-            log.debug("spaCy %s: read %d parses from %s", key, len(found), disk.path)
+    found = _recall(key, texts)
+    missing = list(dict.fromkeys(t for t in texts if t not in found))
     if missing:
-        nlp = load_pipeline(lang, model)
+        with _pool(lang, model).borrow() as nlp:
+            found.update(_recall(key, missing))  # parsed by another thread meanwhile
+            missing = [t for t in missing if t not in found]
+            found.update(_parse_missing(key, nlp, missing))
+    return [found[t] for t in texts]
+
+
+def _parse_missing(key: str, nlp: Any, missing: list[str]) -> dict[str, Parse]:
+    """Parses of ``missing``, from the disk layer or spaCy, remembered in both layers."""
+    disk = _DISK
+    new: dict[str, Parse] = {}
+    if missing and disk is not None:
+        with _DISK_LOCK:
+            new = disk.read(key, missing)
+        if new:
+            log.debug("spaCy %s: read %d parses from %s", key, len(new), disk.path)
+            missing = [t for t in missing if t not in new]
+    if missing:
         log.debug("spaCy %s: parsing %d new texts", key, len(missing))
-        new = {
+        parsed = {
             text: to_parse(doc)
             for text, doc in zip(missing, nlp.pipe(missing, batch_size=BATCH_SIZE), strict=True)
         }
-        cache.update(new)
         if disk is not None:
-            disk.write(key, new)
-    return [cache[t] for t in texts]
+            with _DISK_LOCK:
+                disk.write(key, parsed)
+        new.update(parsed)
+    _remember(key, new)
+    return new
 
 
 def cached_count(lang: str, model: str | None) -> int:
@@ -174,7 +275,8 @@ def cached_count(lang: str, model: str | None) -> int:
 
 def clear_cache() -> None:
     """Forget the parses held in memory; the disk cache, if on, is left as it is."""
-    _PARSES.clear()
+    with _CACHE_LOCK:
+        _PARSES.clear()
 
 
 def use_disk_cache(directory: Path | None) -> None:
@@ -280,7 +382,7 @@ class _DiskCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit (isolation_level=None): write() runs its own BEGIN IMMEDIATE
-            # used by one thread at a time (parse_texts holds _PARSING), not always the opener
+            # used by one thread at a time (under _DISK_LOCK), not always the one that opened it
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")  # no WAL on some network file systems: fine
             conn.execute("PRAGMA synchronous=NORMAL")

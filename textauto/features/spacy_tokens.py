@@ -15,6 +15,9 @@ from textauto.features.spacy_parse import parse_texts
 from textauto.params import ParamSpec
 
 PLACEHOLDERS = {"n": "<num>", "u": "<url>", "e": "<email>"}
+# The stream's tokens are split on white space as str.split does (re's \s is str.isspace), by a
+# pattern rather than a function: a fitted model holds data, which a safe format can rebuild.
+TOKEN_PATTERN = r"(?u)\S+"
 
 
 class SpacyTokens(TransformerMixin, BaseEstimator):
@@ -105,8 +108,7 @@ def build_spacy(p: dict[str, Any], ctx: BuildContext) -> Pipeline:
         entities=p.get("entities", False),
     )
     tfidf = TfidfVectorizer(
-        tokenizer=str.split,
-        token_pattern=None,
+        token_pattern=TOKEN_PATTERN,
         lowercase=False,
         ngram_range=(1, p["ngram_max"]),
         min_df=p["min_df"],

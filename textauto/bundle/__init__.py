@@ -1,0 +1,62 @@
+"""Model bundles on disk: the fitted model, its manifest, the leaderboard and the report.
+
+Layout of a bundle directory::
+
+    model.skops       the fitted model (skops.io: data and type names, no code)
+    manifest.json     classes, best parameters, scores, data fingerprint, versions, seed,
+                      and the SHA-256 of every other file, checked before anything is read
+    leaderboard.csv   every trial: parameters, score, duration, state
+    report.md         a readable summary
+    study.db          the Optuna study (SQLite; absent when another storage was used)
+    cache/            what the trials share (out-of-fold scores); only --resume needs it
+
+Owns saving (crash-safe), loading (checked files, allowlisted types only) and converting old
+bundles. Imports textauto.exceptions and textauto.budget; the modules of a model's types are
+imported by skops when a file names them (and only allowed ones).
+"""
+
+from textauto.bundle.board import leaderboard, stop_note
+from textauto.bundle.model_file import MODEL_FILE, TRUSTED_TYPES
+from textauto.bundle.store import (
+    CACHE_DIR,
+    LEADERBOARD_FILE,
+    LEGACY_MODEL_FILE,
+    MANIFEST_FILE,
+    REPORT_FILE,
+    STUDY_FILE,
+    Model,
+    check_bundle,
+    file_sha256,
+    library_versions,
+    load,
+    raw_megabytes,
+    read_manifest,
+    save_bundle,
+    spacy_pipeline,
+    verified_files,
+    verify,
+)
+
+__all__ = [
+    "CACHE_DIR",
+    "LEADERBOARD_FILE",
+    "LEGACY_MODEL_FILE",
+    "MANIFEST_FILE",
+    "MODEL_FILE",
+    "REPORT_FILE",
+    "STUDY_FILE",
+    "TRUSTED_TYPES",
+    "Model",
+    "check_bundle",
+    "file_sha256",
+    "leaderboard",
+    "library_versions",
+    "load",
+    "raw_megabytes",
+    "read_manifest",
+    "save_bundle",
+    "spacy_pipeline",
+    "stop_note",
+    "verified_files",
+    "verify",
+]

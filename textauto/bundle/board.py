@@ -1,0 +1,56 @@
+"""The leaderboard: one row per trial, best first, with why a trial failed or was stopped."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from optuna.trial import TrialState
+
+from textauto.budget import stopped_timings
+
+
+def stop_note(trial: Any) -> str:
+    """The note of a trial whose worker the supervisor stopped at its time limit, else ""."""
+    if stopped_timings(trial) is None:
+        return ""
+    return f"stopped: over its time limit of {trial.user_attrs['limit']:.1f}s (its worker was stopped)"
+
+
+def leaderboard(
+    trials: Sequence[Any], direction: str, failure_notes: Mapping[int, str] | None = None
+) -> pd.DataFrame:
+    """One row per trial, best first: number, state, score, seconds, note, then parameters.
+
+    ``failure_notes``: why the supervisor failed trials (``study.failure_notes``)."""
+    failure_notes = failure_notes or {}
+    rows = []
+    for t in trials:
+        if t.state == TrialState.WAITING:  # queued but never run (the budget ran out first)
+            continue
+        duration = (
+            (t.datetime_complete - t.datetime_start).total_seconds()
+            if t.datetime_complete and t.datetime_start
+            else None
+        )
+        note = t.user_attrs.get("error") or t.user_attrs.get("stopped") or stop_note(t)
+        if not note and t.state == TrialState.FAIL:
+            note = failure_notes.get(t.number, "")
+        rows.append(
+            {
+                "trial": t.number,
+                "state": t.state.name.lower(),
+                "score": t.value if t.state == TrialState.COMPLETE else None,
+                "duration_s": round(duration, 3) if duration is not None else None,
+                "portfolio": bool(t.user_attrs.get("portfolio", False)),
+                "note": note,
+                **{f"param.{k}": v for k, v in t.params.items()},
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    complete = frame["state"] == "complete"
+    ranked = frame[complete].sort_values("score", ascending=direction == "minimize", kind="stable")
+    return pd.concat([ranked, frame[~complete]], ignore_index=True)

@@ -1,0 +1,225 @@
+"""Saving and loading a bundle: every file's SHA-256 in the manifest, checked before anything is read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import pickle
+import platform
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from textauto.bundle.files import resolve, write_files
+from textauto.bundle.model_file import MODEL_FILE, build_model, dump_model, untrusted_types
+from textauto.exceptions import BundleError
+
+MANIFEST_FILE = "manifest.json"
+LEADERBOARD_FILE = "leaderboard.csv"
+REPORT_FILE = "report.md"
+STUDY_FILE = "study.db"
+CACHE_DIR = "cache"
+LEGACY_MODEL_FILE = "model.joblib"  # a pickle: bundles of format 1
+FORMAT_VERSION = 2
+VERSIONED = (
+    "textauto", "scikit-learn", "optuna", "spacy", "numpy", "scipy", "pandas", "skops", "lightgbm",
+)  # fmt: skip
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# A zip's deflate at level 3 packs a model's float arrays at about 50 MB/s of raw data; written
+# stored (uncompressed) they take a fraction of that.
+COMPRESSED_MB_PER_S = 50.0
+
+
+def raw_megabytes(obj: Any) -> float:
+    """The size of ``obj``'s pickle; its numpy arrays are counted, not copied (protocol 5)."""
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+    return (len(head) + sum(b.raw().nbytes for b in buffers)) / 2**20
+
+
+def save_bundle(
+    out: Path,
+    pipeline: Any,
+    manifest: dict[str, Any],
+    board: pd.DataFrame,
+    report: str,
+    seconds_left: float = math.inf,
+) -> None:
+    """Write the bundle in one step (``files.write_files``); the model compressed unless that would
+    take more than ``seconds_left`` (the rest of the time budget: a large ensemble is written as
+    it is, twice the size). A full disk is a ``BundleError`` and leaves ``out`` as it was."""
+    compress = raw_megabytes(pipeline) / COMPRESSED_MB_PER_S <= seconds_left
+    hashes: dict[str, str] = {}
+
+    def hashed(name: str, write: Any) -> Any:
+        def writer(path: Path) -> None:
+            write(path)
+            hashes[name] = file_sha256(path)
+
+        return writer
+
+    def write_manifest(path: Path) -> None:
+        full = {
+            **manifest,
+            "format": FORMAT_VERSION,
+            "bundle_sha256": hashes[MODEL_FILE],
+            "files": dict(sorted(hashes.items())),
+        }
+        path.write_text(json.dumps(full, indent=2, default=_json_default) + "\n")
+
+    writers = {
+        MODEL_FILE: hashed(MODEL_FILE, lambda p: dump_model(pipeline, p, compress)),
+        LEADERBOARD_FILE: hashed(LEADERBOARD_FILE, lambda p: board.to_csv(p, index=False)),
+        REPORT_FILE: hashed(REPORT_FILE, lambda p: p.write_text(report)),
+        MANIFEST_FILE: write_manifest,  # last: it lists the others' hashes
+    }
+    try:
+        write_files(out, writers, stale=(LEGACY_MODEL_FILE,))
+    except OSError as exc:
+        raise BundleError(
+            f"{out}: could not write the model bundle ({exc.strerror or exc}); "
+            "nothing was changed there, the previous bundle (if any) is intact"
+        ) from exc
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class Model:
+    """A loaded bundle: predicts like a fitted classifier and carries its manifest."""
+
+    def __init__(self, pipeline: Any, manifest: dict[str, Any], path: Path) -> None:
+        self.pipeline = pipeline
+        self.manifest = manifest
+        self.path = path
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.pipeline.classes_
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return self.pipeline.predict(np.asarray(list(texts), dtype=object))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.pipeline.predict_proba(np.asarray(list(texts), dtype=object))
+
+    def predict_with_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (the most probable class) and the probability matrix, from one pass."""
+        proba = self.predict_proba(texts)
+        return self.classes_[proba.argmax(axis=1)], proba
+
+    def __repr__(self) -> str:
+        return f"Model(path={str(self.path)!r}, classes={list(self.classes_)!r})"
+
+
+def check_bundle(path: str | Path) -> Path:
+    """``path`` if it looks like a bundle (without reading it), else a ``BundleError``."""
+    path = Path(path)
+    if not path.is_dir():
+        raise BundleError(f"{path}: no model bundle here (not a directory)")
+    if not resolve(path, MANIFEST_FILE).is_file():
+        raise BundleError(f"{path}: not a model bundle ({MANIFEST_FILE} is missing)")
+    return path
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of the bundle at ``path``, refused unless it is of this format."""
+    source = resolve(check_bundle(path), MANIFEST_FILE)
+    try:
+        manifest = json.loads(source.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{source}: unreadable manifest ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{source}: unreadable manifest (not a JSON object)")
+    if manifest.get("format", 1) < FORMAT_VERSION and (path / LEGACY_MODEL_FILE).exists():
+        raise BundleError(
+            f"{path}: saved by an older textauto as a pickle ({LEGACY_MODEL_FILE}), which can run "
+            f"any code when loaded, so it is not loaded. If you trust where it came from, convert it "
+            f"once: textauto convert {path} NEW_DIR --trust-pickle"
+        )
+    files = manifest.get("files")
+    if manifest.get("format") != FORMAT_VERSION or not isinstance(files, dict) or MODEL_FILE not in files:
+        raise BundleError(
+            f"{source}: not a bundle of format {FORMAT_VERSION} (no file list with {MODEL_FILE})"
+        )
+    return manifest
+
+
+def verified_files(path: Path, manifest: dict[str, Any]) -> dict[str, bytes]:
+    """Every file the manifest lists, read and checked against its SHA-256, by name."""
+    contents = {}
+    for name, expected in manifest["files"].items():
+        if Path(name).name != name:
+            raise BundleError(f"{path}: the manifest lists {name!r}, which is not a file of the bundle")
+        source = resolve(path, name)
+        try:
+            data = source.read_bytes()
+        except FileNotFoundError:
+            raise BundleError(f"{path}: {name} is missing (the manifest lists it)") from None
+        if sha256_bytes(data) != expected:
+            raise BundleError(
+                f"{source}: its SHA-256 differs from the manifest's; the bundle was changed "
+                "after it was saved, so it is not loaded"
+            )
+        contents[name] = data
+    return contents
+
+
+def spacy_pipeline(manifest: dict[str, Any]) -> str | None:
+    """The trained spaCy pipeline the bundle's model parses with (``space.spacy_model``), if any."""
+    return ((manifest.get("config") or {}).get("space") or {}).get("spacy_model") or None
+
+
+def verify(path: str | Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The bundle's manifest and files, every file checked against its hash and the model's types
+    against the allowlist, without building anything from them."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    files = verified_files(path, manifest)
+    refused = untrusted_types(files[MODEL_FILE], resolve(path, MODEL_FILE))
+    if refused:
+        raise BundleError(
+            f"{resolve(path, MODEL_FILE)}: refused to load: it holds types textauto does not trust "
+            f"({', '.join(refused)})"
+        )
+    return manifest, files
+
+
+def load(path: str | Path) -> Model:
+    """Load the bundle at ``path``: every listed file is checked before the model is read."""
+    path = Path(path)
+    manifest, files = verify(path)
+    return Model(build_model(files[MODEL_FILE], resolve(path, MODEL_FILE)), manifest, path)
