@@ -7,7 +7,7 @@ from optuna.trial import TrialState
 
 from textauto.bundle import leaderboard
 from textauto.exceptions import ConfigError
-from textauto.study import fail_interrupted_trials, fail_with_note, failure_notes
+from textauto.study import fail_with_note, failure_notes
 
 
 def test_fail_with_note_keeps_each_reason_and_the_leaderboard_shows_it(tmp_path):
@@ -29,15 +29,6 @@ def test_a_trial_s_own_error_comes_before_the_supervisor_s_note():
     trial.set_user_attr("error", "ValueError: bad")
     fail_with_note(study, [trial.number], "failed: its worker died")
     assert leaderboard(study.trials, "maximize", failure_notes(study))["note"][0] == "ValueError: bad"
-
-
-def test_interrupted_trials_are_failed_with_a_note_on_resume(tmp_path):
-    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}")
-    study.ask()
-    study.tell(study.ask(), 1.0)
-    assert fail_interrupted_trials(study) == 1
-    assert study.trials[0].state == TrialState.FAIL
-    assert failure_notes(study) == {0: "failed: the run was interrupted while it ran (resumed after)"}
 
 
 def test_a_storage_that_cannot_be_reached_is_named_without_its_password(invoke, tmp_path):

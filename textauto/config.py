@@ -20,6 +20,8 @@ from textauto.features import FEATURIZERS, REPRESENTATIONS
 from textauto.metrics import METRICS
 from textauto.params import ParamSpec, Range
 
+# Longer training texts are cut: one 50 MB line made a 200-row run peak at 3 GB.
+MAX_TEXT_CHARS = 100_000
 COMPONENTS: dict[str, Component] = {**FEATURIZERS, **CLASSIFIERS}
 
 
@@ -32,6 +34,7 @@ class DataConfig(_Strict):
     label_col: str = "label"
     lang: str = "auto"
     test_size: float | None = Field(default=None, gt=0.0, lt=1.0)
+    max_text_chars: int = Field(default=MAX_TEXT_CHARS, ge=1)
 
 
 class ValidationConfig(_Strict):
@@ -58,6 +61,9 @@ class SearchConfig(_Strict):
     ensemble_size: int = Field(default=25, ge=0)
     cache_mb: int = Field(default=512, ge=0)
     memory_mb: int = Field(default=1024, ge=1)
+    heartbeat_seconds: int = Field(default=20, ge=1)
+    stale_seconds: int = Field(default=120, ge=1)
+    trial_retries: int = Field(default=1, ge=0)
 
     @field_validator("n_jobs")
     @classmethod

@@ -140,8 +140,11 @@ def _rows(numbers: Sequence[int]) -> str:
     return shown + (", ..." if len(numbers) > SHOW_ROWS else "")
 
 
-def load_dataset(path: str | Path, text_col: str = "text", label_col: str | None = "label") -> TextDataset:
-    """Read ``path`` and keep rows with both a text and (when ``label_col``) a label."""
+def load_dataset(
+    path: str | Path, text_col: str = "text", label_col: str | None = "label", max_chars: int | None = None
+) -> TextDataset:
+    """Read ``path`` and keep rows with both a text and (when ``label_col``) a label; texts
+    longer than ``max_chars`` are cut to it, with a warning naming their rows."""
     path = Path(path)
     frame = read_table(path)
     require_column(path, frame, text_col, "text")
@@ -168,12 +171,37 @@ def load_dataset(path: str | Path, text_col: str = "text", label_col: str | None
             DataWarning,
             stacklevel=2,
         )
+    kept = [texts[i] for i in keep]
+    if max_chars is not None:
+        kept = cut_long_texts(kept, max_chars, str(path), rows=[i + 1 for i in keep])  # type: ignore[arg-type]
     return TextDataset(
-        texts=[texts[i] for i in keep],  # type: ignore[misc]
+        texts=kept,  # type: ignore[arg-type]
         labels=[labels[i] for i in keep] if labels else None,  # type: ignore[misc]
         source=str(path),
         dropped_rows=[i + 1 for i in dropped],
     )
+
+
+def cut_long_texts(
+    texts: list[str], max_chars: int, source: str, rows: Sequence[int] | None = None
+) -> list[str]:
+    """``texts`` with any longer than ``max_chars`` cut to it, with a warning naming the rows.
+
+    ``rows``: each text's row number in ``source`` (default: its position, from 1).
+    """
+    long = [i for i, t in enumerate(texts) if len(t) > max_chars]
+    if not long:
+        return texts
+    numbers = [rows[i] if rows is not None else i + 1 for i in long]
+    longest = max(len(texts[i]) for i in long)
+    warnings.warn(
+        f"{source}: {len(long)} text{'s' if len(long) != 1 else ''} longer than {max_chars:,} "
+        f"characters (data.max_text_chars) cut to that length (rows {_rows(numbers)}; the "
+        f"longest has {longest:,})",
+        DataWarning,
+        stacklevel=2,
+    )
+    return [t[:max_chars] if len(t) > max_chars else t for t in texts]
 
 
 def check_trainable(data: TextDataset, min_per_class: int, why: str) -> None:

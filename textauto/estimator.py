@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,7 @@ from threadpoolctl import threadpool_limits
 from textauto.budget import Clock
 from textauto.components import BuildContext
 from textauto.config import RunConfig, build_config
-from textauto.data import TextDataset, check_trainable
+from textauto.data import TextDataset, check_trainable, cut_long_texts
 from textauto.ensemble import OOFStore
 from textauto.exceptions import DataError
 from textauto.features.spacy_parse import use_disk_cache
@@ -102,8 +103,11 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         """
         clock_start = time.monotonic()
         cfg = self.run_config()
-        texts, labels = _texts(X, "X"), _labels(y, len(X))
+        texts = _texts(X, "X")
+        labels, originals = _labels(y, len(texts))
+        texts = cut_long_texts(texts, cfg.data.max_text_chars, "X")
         data = TextDataset(texts, labels, source="training data")
+        METRICS[cfg.search.metric].check_classes(len(data.class_counts), data.source)
         strategy = choose_strategy(texts, cfg.validation)
         need = min_per_class(strategy, cfg.validation)
         why = f"{cfg.validation.folds}-fold validation" if strategy == "kfold" else "a holdout split"
@@ -133,6 +137,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         finally:
             store.close()
             use_disk_cache(None)
+        self.classes_ = _as_given(self.model_.classes_, originals)
         self.fit_seconds_ = time.monotonic() - clock_start
         return self
 
@@ -176,7 +181,9 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         check_is_fitted(self)
-        return self.model_.predict(np.asarray(_texts(X, "X"), dtype=object))
+        predicted = self.model_.predict(np.asarray(_texts(X, "X"), dtype=object))
+        column = {str(c): i for i, c in enumerate(self.model_.classes_)}
+        return self.classes_[[column[str(p)] for p in predicted]]
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         check_is_fitted(self)
@@ -200,8 +207,23 @@ def _texts(X: Any, name: str) -> list[str]:
     return texts
 
 
-def _labels(y: Any, n: int) -> list[str]:
-    labels = [str(v) for v in y]
-    if len(labels) != n:
-        raise DataError(f"y: {len(labels)} labels for {n} texts")
-    return labels
+def _as_given(classes: np.ndarray, originals: dict[str, Any]) -> np.ndarray:
+    """The classes as the labels given to fit: integer labels stay integers."""
+    values = [originals[str(c)] for c in classes]
+    mixed = len({type(v) for v in values}) > 1
+    return np.array(values, dtype=object if mixed else None)
+
+
+def _labels(y: Any, n: int) -> tuple[list[str], dict[str, Any]]:
+    """The labels as text (what the pipelines learn), and each text's original label."""
+    given = list(y.tolist() if isinstance(y, np.ndarray) else y)
+    if len(given) != n:
+        raise DataError(f"y: {len(given)} labels for {n} texts")
+    original: dict[str, Any] = {}
+    for i, value in enumerate(given):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            raise DataError(f"y: item {i} is missing ({value!r})")
+        first = original.setdefault(str(value), value)
+        if first != value or type(first) is not type(value):
+            raise DataError(f"y: item {i} ({value!r}) and an earlier label ({first!r}) read the same as text")
+    return [str(v) for v in given], original

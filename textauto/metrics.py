@@ -9,6 +9,8 @@ from typing import Any, Literal
 import numpy as np
 from sklearn import metrics as skm
 
+from textauto.exceptions import ConfigError
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -32,6 +34,15 @@ class Metric:
         if self.needs == "proba":
             return float(self.fn(y, proba, labels=classes))
         return float(self.fn(y, proba[:, 1]))
+
+    def check_classes(self, n_classes: int, source: str) -> None:
+        """Refuse, before any search, a binary-only metric for data with more classes."""
+        if self.binary_only and n_classes != 2:
+            usable = ", ".join(name for name, m in METRICS.items() if not m.binary_only)
+            raise ConfigError(
+                f"metric {self.name!r} needs exactly 2 classes; {source} has {n_classes}: "
+                f"choose another metric ({usable})"
+            )
 
     def better(self, a: float, b: float) -> bool:
         """Whether ``a`` beats ``b``."""

@@ -14,6 +14,7 @@ import math
 import multiprocessing
 import multiprocessing.connection
 import os
+import resource
 import signal
 import socket
 import time
@@ -124,7 +125,7 @@ def _stop_overdue(
         for t in trials
         if t.state == TrialState.RUNNING
         and t.user_attrs.get("worker") in mine
-        and now > t.user_attrs.get("limit_at", math.inf) + KILL_GRACE
+        and now > (t.user_attrs.get("limit_at") or math.inf) + KILL_GRACE
     }
     if not overdue:
         return set()
@@ -162,6 +163,24 @@ def _exit_reason(exitcode: int | None) -> str:
         cause = ", as the out-of-memory killer does" if exitcode == -signal.SIGKILL else ""
         return f"killed by {name}{cause}"
     return f"exit code {exitcode}"
+
+
+def limit_memory(extra_bytes: int) -> int | None:
+    """Cap this process's data memory at what it holds now plus ``extra_bytes``; the cap, or
+    None where the system does not report it.
+
+    RLIMIT_DATA (heap and private writable mappings) rather than RLIMIT_AS: address space
+    also counts library mappings and the arenas malloc reserves without using them.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            held = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmData:"))
+    except (OSError, StopIteration):
+        return None
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    cap = held + extra_bytes if hard == resource.RLIM_INFINITY else min(held + extra_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+    return cap
 
 
 def _die_with_parent(parent: int) -> None:

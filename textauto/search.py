@@ -29,11 +29,19 @@ from textauto.ensemble import OOFStore, class_scores
 from textauto.exceptions import SearchError
 from textauto.feature_cache import FeatureCache, Featurized
 from textauto.metrics import METRICS, Metric
-from textauto.parallel import resolve_n_jobs, supervise, worker_id
+from textauto.parallel import limit_memory, resolve_n_jobs, supervise, worker_id
 from textauto.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve
 from textauto.sizing import FeatureSizer
 from textauto.space import build_pipeline, featurizer_key, portfolio_for
-from textauto.study import create_study, fail_interrupted_trials, failure_notes
+from textauto.study import (
+    METRIC_ATTR,
+    Heartbeat,
+    check_metric,
+    create_study,
+    fail_interrupted_trials,
+    failure_notes,
+    shown_url,
+)
 from textauto.swaps import SwapClassifiers
 from textauto.timeout import TrialTimeout, time_limit
 from textauto.validation import ValidationPlan
@@ -42,6 +50,9 @@ TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 
 TIMED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 WORKER_POLL = 0.25  # seconds between a waiting worker's looks at the study
+# A worker may allocate its feature cache and this many times search.memory_mb beyond what it
+# holds when it starts: memory_mb prices a trial's features, not its transient copies.
+MEMORY_CAP_FACTOR = 2
 # A portfolio or swap trial below the median still completes while its remaining folds take
 # at most this share of the budget (the ensemble needs members of several kinds).
 DIVERSITY_FRACTION = 0.05
@@ -105,6 +116,8 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         try:
             trial.set_user_attr("worker", worker_id())
+            if "limit_at" in trial.user_attrs:  # a retried trial's, set by its dead worker
+                trial.set_user_attr("limit_at", None)
             trial.set_user_attr("workers", self.workers)
             pipeline = build_pipeline(trial, self.space, self.ctx)
             self._skip_if_unaffordable(trial, pipeline)
@@ -113,6 +126,10 @@ class Objective:
             finally:
                 self.costs.record(trial.params, trial.user_attrs)
         except optuna.TrialPruned:
+            raise
+        except MemoryError:
+            cap = f"search.memory_mb = {self.memory_mb}"
+            trial.set_user_attr("error", f"MemoryError: out of memory ({cap} caps each worker)")
             raise
         except Exception as exc:
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
@@ -275,11 +292,14 @@ def run_search(
     logging.getLogger("optuna").setLevel(logging.ERROR)
     s = config.search
     metric = METRICS[s.metric]
-    study, created = create_study(storage, s.study_name, metric.direction, s.seed, s.pruning)
+    heartbeat = Heartbeat(s.heartbeat_seconds, s.stale_seconds, s.trial_retries)
+    study, created = create_study(storage, s.study_name, metric.direction, s.seed, s.pruning, heartbeat)
+    if not created:
+        check_metric(study, s.metric, metric.direction, shown_url(storage or "memory"))
     if resume:
         fail_interrupted_trials(study)
     if created:
-        for key, value in (user_attrs or {}).items():
+        for key, value in {**(user_attrs or {}), METRIC_ATTR: s.metric}.items():
             study.set_user_attr(key, value)
         if s.warm_start:
             for params in portfolio_for(config.space, ctx):
@@ -333,8 +353,11 @@ def run_search(
             )
 
     def worker(index: int) -> None:
+        # A trial that allocates past this fails with a MemoryError (or its worker dies, and
+        # is replaced); either way the search goes on.
+        limit_memory((s.cache_mb + MEMORY_CAP_FACTOR * s.memory_mb) * 2**20)
         # A fresh study object (and database connection) per process, its own sampler seed.
-        mine, _ = create_study(storage, s.study_name, metric.direction, s.seed + index, s.pruning)
+        mine, _ = create_study(storage, s.study_name, metric.direction, s.seed + index, s.pruning, heartbeat)
         # Workers after the first start once a trial has been timed: with no costs known, a
         # worker could pick a trial far too slow for the data (the cost model learns from every
         # worker's trials).

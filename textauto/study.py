@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import optuna
 import sqlalchemy
@@ -20,12 +23,24 @@ SCHEMA_ATTEMPTS = 5
 SCHEMA_RETRY_SECONDS = 0.5
 
 
+@dataclass(frozen=True)
+class Heartbeat:
+    """Each running trial's worker writes a heartbeat every ``interval`` seconds; a trial silent
+    for ``grace`` seconds is failed by whichever worker looks next (its machine is gone) and
+    queued again, up to ``retries`` times."""
+
+    interval: int
+    grace: int
+    retries: int
+
+
 def create_study(
     storage: str | None,
     study_name: str,
     direction: str,
     seed: int,
     pruning: bool,
+    heartbeat: Heartbeat | None = None,
 ) -> tuple[optuna.Study, bool]:
     """The study, and whether this call created it.
 
@@ -43,7 +58,7 @@ def create_study(
     )
     common = {
         "study_name": study_name,
-        "storage": make_storage(storage),
+        "storage": make_storage(storage, heartbeat),
         "sampler": sampler,
         "pruner": pruner,
     }
@@ -53,7 +68,23 @@ def create_study(
         return optuna.load_study(**common), False
 
 
-def make_storage(url: str | None) -> optuna.storages.BaseStorage | None:
+# A study attribute: the metric the study optimizes (its direction alone does not name it).
+METRIC_ATTR = "metric"
+
+
+def check_metric(study: optuna.Study, metric: str, direction: str, where: str) -> None:
+    """Refuse to continue or join ``study`` with a metric other than the one it optimizes."""
+    recorded = study.user_attrs.get(METRIC_ATTR)
+    theirs = study.direction.name.lower()
+    if recorded not in (None, metric) or theirs != direction:
+        started = f"metric {recorded!r}" if recorded else f"a metric to {theirs}"
+        raise ConfigError(
+            f"--metric {metric}: the study {study.study_name!r} in {where} was started with "
+            f"{started}; use that metric, or start a new --out / --study-name"
+        )
+
+
+def make_storage(url: str | None, heartbeat: Heartbeat | None = None) -> optuna.storages.BaseStorage | None:
     """The storage for ``url``; SQLite waits on a lock rather than failing when workers share it.
 
     A database that cannot be reached or whose tables cannot be created is a ``ConfigError``
@@ -61,25 +92,34 @@ def make_storage(url: str | None) -> optuna.storages.BaseStorage | None:
     """
     if url is None:
         return None
-    kwargs = {"engine_kwargs": {"connect_args": {"timeout": 60}}} if url.startswith("sqlite") else {}
+    kwargs: dict = {"engine_kwargs": {"connect_args": {"timeout": 60}}} if url.startswith("sqlite") else {}
+    if heartbeat is not None:
+        kwargs |= {
+            "heartbeat_interval": heartbeat.interval,
+            "grace_period": heartbeat.grace,
+            "heartbeat_stale_trial_callback": RetryStale(heartbeat),
+        }
     attempts = 0
     while True:
         try:
-            return optuna.storages.RDBStorage(url, **kwargs)
+            with warnings.catch_warnings():  # the heartbeat is marked experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, **kwargs)
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
             attempts += 1
             if attempts == SCHEMA_ATTEMPTS:
                 raise ConfigError(
-                    f"--storage {_shown(url)}: cannot create the study tables: {_reason(exc)}"
+                    f"--storage {shown_url(url)}: cannot create the study tables: {_reason(exc)}"
                 ) from exc
             time.sleep(SCHEMA_RETRY_SECONDS * attempts)
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ArgumentError, ImportError) as exc:
             raise ConfigError(
-                f"--storage {_shown(url)}: cannot open the study storage: {_reason(exc)}"
+                f"--storage {shown_url(url)}: cannot open the study storage: {_reason(exc)}"
             ) from exc
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
+    """``url`` with its password hidden, for messages."""
     try:
         return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
     except sqlalchemy.exc.ArgumentError:
@@ -111,8 +151,53 @@ def failure_notes(study: optuna.Study) -> dict[int, str]:
     return {int(k): v for k, v in study.user_attrs.get(NOTES_ATTR, {}).items()}
 
 
+class RetryStale:
+    """Note why a trial whose heartbeat stopped was failed, and queue it again (Optuna's retry)."""
+
+    def __init__(self, heartbeat: Heartbeat) -> None:
+        self.heartbeat = heartbeat
+        self.retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=heartbeat.retries)
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        worker = trial.user_attrs.get("worker", "its worker")
+        note = f"failed: no heartbeat from {worker} for over {self.heartbeat.grace}s"
+        if self.heartbeat.retries:
+            note += " (queued again)"
+        study.set_user_attr(NOTES_ATTR, {**study.user_attrs.get(NOTES_ATTR, {}), str(trial.number): note})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self.retry(study, trial)
+
+
 def fail_interrupted_trials(study: optuna.Study) -> int:
-    """Mark trials left RUNNING by a killed run as failed, so a resumed run can go on."""
-    stale = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
-    fail_with_note(study, stale, "failed: the run was interrupted while it ran (resumed after)")
-    return len(stale)
+    """On --resume: fail the trials left RUNNING by a killed run on this machine, so they do not
+    linger; the number failed.
+
+    Trials of other machines sharing the study may be live: they are failed only once their
+    heartbeat has been silent past its grace period (Optuna checks at each trial's start).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    here = socket.gethostname()
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    dead = [t.number for t in running if _dead_here(t.user_attrs.get("worker"), here)]
+    fail_with_note(study, dead, "failed: the run was interrupted while it ran (resumed after)")
+    return len(dead)
+
+
+def _dead_here(worker: str | None, host: str) -> bool:
+    """Whether ``worker`` ("host:pid", see ``parallel.worker_id``) was a process of this
+    machine that no longer runs."""
+    if worker is None:
+        return False
+    worker_host, _, pid = worker.rpartition(":")
+    if worker_host != host or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from textauto.exceptions import ConfigError, DataError
 from textauto.metrics import METRICS
 from textauto.report import render_report
 from textauto.search import TrialCallback
-from textauto.study import failure_notes, make_storage
+from textauto.study import check_metric, failure_notes, make_storage, shown_url
 
 # Seconds held back from the budget for evaluating on the test set and writing the bundle.
 SAVE_RESERVE_MIN = 2.0
@@ -54,10 +55,26 @@ def split_test(data: TextDataset, size: float, seed: int) -> tuple[TextDataset, 
     )
 
 
+def make_out_dir(out: Path) -> None:
+    """Create ``out`` (and its parents), and check a file can be written there."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: is a file, not a directory; choose a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot write there ({exc.strerror or exc})") from exc
+
+
+def local_storage(out: Path) -> str:
+    """The study's storage URL when no --storage is given: SQLite in the bundle."""
+    return f"sqlite:///{out / STUDY_FILE}"
+
+
 def check_out_dir(out: Path, storage: str | None, resume: bool, study_name: str) -> str:
     """The storage URL for this run; refuse to mix a new run into an old one."""
     local_db = out / STUDY_FILE
-    url = storage or f"sqlite:///{local_db}"
+    url = storage or local_storage(out)
     if storage is None and not resume and local_db.exists():
         raise ConfigError(
             f"{out}: already holds a study ({STUDY_FILE}); pass --resume to continue it "
@@ -69,20 +86,23 @@ def check_out_dir(out: Path, storage: str | None, resume: bool, study_name: str)
 
 
 def check_same_data(
-    storage: str, study_name: str, fingerprint: str, resume: bool, train_path: Path, out: Path
+    storage: str, study_name: str, fingerprint: str, resume: bool, train_path: Path, out: Path, metric: str
 ) -> None:
-    """A study continued (--resume) or shared by several workers must be on the same data."""
+    """A study continued (--resume) or shared by several workers must be on the same data, and
+    optimize the same metric."""
+    where = str(out) if storage == local_storage(out) else shown_url(storage)
     try:
         study = optuna.load_study(study_name=study_name, storage=make_storage(storage))
     except KeyError as exc:
         if resume:
-            raise ConfigError(f"--resume: no study named {study_name!r} in {storage}") from exc
+            raise ConfigError(f"--resume: no study named {study_name!r} in {where}") from exc
         return
     if study.user_attrs.get("data_fingerprint") not in (None, fingerprint):
         raise DataError(
-            f"{train_path}: differs from the data the study {study_name!r} in {out} was started on; "
+            f"{train_path}: differs from the data the study {study_name!r} in {where} was started on; "
             "use the same training file or start a new --out / --study-name"
         )
+    check_metric(study, metric, METRICS[metric].direction, where)
 
 
 def train(
@@ -98,16 +118,18 @@ def train(
     """Search, refit and save a bundle to ``out`` within ``config.search.time_budget``."""
     started = time.monotonic() if started is None else started
     d = config.data
-    train_data = load_dataset(train_path, d.text_col, d.label_col)
-    test_data = load_dataset(test_path, d.text_col, d.label_col) if test_path else None
+    train_data = load_dataset(train_path, d.text_col, d.label_col, d.max_text_chars)
+    test_data = load_dataset(test_path, d.text_col, d.label_col, d.max_text_chars) if test_path else None
     if test_data is None and d.test_size:
         train_data, test_data = split_test(train_data, d.test_size, config.search.seed)
     warn_suspicious(train_data, test_data)
+    METRICS[config.search.metric].check_classes(len(train_data.class_counts), str(train_path))
 
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out)
     storage = check_out_dir(out, config.search.storage, resume, config.search.study_name)
     fingerprint = train_data.fingerprint()
-    check_same_data(storage, config.search.study_name, fingerprint, resume, train_path, out)
+    s = config.search
+    check_same_data(storage, s.study_name, fingerprint, resume, train_path, out, s.metric)
 
     budget = config.search.time_budget
     search_budget = None
