@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -60,8 +61,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
-        responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+        responses={
+            400: {"model": ErrorBody, "description": "The body is not JSON."},
+            401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
+            413: {"model": ErrorBody, "description": "Too many texts, or one too long."},
+            422: {"model": ErrorBody, "description": "The body does not match the request schema."},
+            503: {"model": ErrorBody, "description": "The model is not loaded yet."},
+        },
     )
+    app.openapi = lambda: openapi_with_limits(app, settings)  # type: ignore[method-assign]
     app.state.predictor = None
     app.state.settings = settings
     app.state.metrics = metrics
@@ -156,6 +164,18 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             return Response(content=metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def openapi_with_limits(app: FastAPI, settings: ServiceSettings) -> dict:
+    """The OpenAPI schema, with the request limits of these settings declared in it (they are
+    checked in the route, to answer 413 rather than 422)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        texts = schema["components"]["schemas"]["PredictRequest"]["properties"]["texts"]
+        texts["maxItems"] = settings.max_texts
+        texts["items"]["maxLength"] = settings.max_text_chars
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def warmed_predictor(settings: ServiceSettings) -> Predictor:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -82,3 +84,36 @@ def test_real_prometheus_scrapes_the_request_count_from_the_metrics_port(trained
                         break
                 time.sleep(0.5)
     assert seen == N_REQUESTS
+
+
+def test_sigterm_lets_in_flight_requests_finish_then_exits(trained_bundle, tmp_path):
+    """Requests already being answered when SIGTERM arrives get their answers; then the
+    service stops listening and exits within its shutdown timeout."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "TEXTAUTO_MAX_TEXTS": "256",
+        "TEXTAUTO_MAX_BODY_BYTES": str(8 * 2**20),
+        "TEXTAUTO_SHUTDOWN_TIMEOUT": "20",
+    }
+    heavy = {
+        "texts": [f"parcel {i} " + "where is my refund for the broken blender " * 400 for i in range(256)]
+    }
+    with running(
+        serve_cmd(trained_bundle, port, workers=1), f"{base}/readyz", env=env, log=tmp_path / "log"
+    ) as proc:
+        with ThreadPoolExecutor(4) as pool:
+            started = time.monotonic()
+            answers = [
+                pool.submit(httpx.post, f"{base}/v1/predict", json=heavy, timeout=30) for _ in range(4)
+            ]
+            time.sleep(0.3)
+            assert not any(a.done() for a in answers), "requests finished before SIGTERM: make them heavier"
+            proc.send_signal(signal.SIGTERM)
+            assert [a.result().status_code for a in answers] == [200] * 4
+            assert all(len(a.result().json()["predictions"]) == 256 for a in answers)
+        # uvicorn re-raises the signal it handled once it has shut down cleanly
+        assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
+        assert time.monotonic() - started < 20
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{base}/healthz", timeout=2)
