@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -278,3 +279,20 @@ def test_labels_that_read_the_same_as_text_are_refused(demo):
         DataError, match=r"y: item 1 \('1'\) and an earlier label \(1\) read the same as text"
     ):
         AutoTextClassifier(n_trials=1).fit(texts[: len(labels)], labels)
+
+
+def test_a_full_disk_while_saving_is_one_line_exit_2_and_no_partial_bundle(tmp_path):
+    """Files may grow to 1 MB (RLIMIT_FSIZE): enough for the study, not for a char n-gram model."""
+    out = tmp_path / "model"
+    command = [sys.executable, "-m", "textauto", "train", str(DEMO_TRAIN), "--n-trials", "2", "--n-jobs", "1"]
+    command += ["--space.representations", '["char"]', "--space.classifiers", '["logreg"]', "--out", str(out)]
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, 2**20))
+
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, preexec_fn=small_files)
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert lines and "could not write the model bundle (File too large)" in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["cache", STUDY_FILE]  # no model, no manifest

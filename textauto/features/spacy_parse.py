@@ -256,10 +256,14 @@ def _parse_missing(key: str, nlp: Any, missing: list[str]) -> dict[str, Parse]:
             missing = [t for t in missing if t not in new]
     if missing:
         log.debug("spaCy %s: parsing %d new texts", key, len(missing))
-        parsed = {
-            text: to_parse(doc)
-            for text, doc in zip(missing, nlp.pipe(missing, batch_size=BATCH_SIZE), strict=True)
-        }
+        # Bounded (a service): forget the strings these texts add to the vocabulary, which
+        # otherwise grows with every new word or number served.
+        zone = nlp.memory_zone() if _MEMORY_TEXTS is not None else contextlib.nullcontext()
+        with zone:
+            parsed = {
+                text: to_parse(doc)
+                for text, doc in zip(missing, nlp.pipe(missing, batch_size=BATCH_SIZE), strict=True)
+            }
         if disk is not None:
             with _DISK_LOCK:
                 disk.write(key, parsed)
