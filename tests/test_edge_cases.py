@@ -282,13 +282,22 @@ def test_labels_that_read_the_same_as_text_are_refused(demo):
 
 
 def test_a_full_disk_while_saving_is_one_line_exit_2_and_no_partial_bundle(tmp_path):
-    """Files may grow to 1 MB (RLIMIT_FSIZE): enough for the study, not for a char n-gram model."""
+    """Files may grow to 512 KB (RLIMIT_FSIZE): enough for the study (about 110 KB), not for a
+    model on every char 1-6-gram (about 1 MB)."""
     out = tmp_path / "model"
     command = [sys.executable, "-m", "textauto", "train", str(DEMO_TRAIN), "--n-trials", "2", "--n-jobs", "1"]
     command += ["--space.representations", '["char"]', "--space.classifiers", '["logreg"]', "--out", str(out)]
+    for name, value in {
+        "analyzer": "char",
+        "ngram_min": 1,
+        "ngram_max": 6,
+        "min_df": 1,
+        "max_features": 0,
+    }.items():
+        command += [f"--space.char.{name}", str(value)]
 
     def small_files() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, 2**20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2**19, 2**19))
 
     proc = subprocess.run(command, capture_output=True, text=True, timeout=300, preexec_fn=small_files)
     assert proc.returncode == 2, proc.stderr
