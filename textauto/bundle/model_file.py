@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import skops.io as sio
+from skops.io.exceptions import UntrustedTypesFoundException
 
 from textauto.exceptions import BundleError
 
@@ -51,10 +52,18 @@ def untrusted_types(data: bytes, source: Path) -> list[str]:
     return sorted(set(found) - TRUSTED_TYPES)
 
 
+class UntrustedTypes(BundleError):
+    """The model file holds a type the allowlist does not name; nothing was built."""
+
+
 def build_model(data: bytes, source: Path) -> Any:
-    """The model in ``data`` (the bytes of ``source``); skops refuses it again if any of its
-    types is not allowed (``untrusted_types`` names them first)."""
+    """The model in ``data`` (the bytes of ``source``); refused, before anything is built, if any
+    of its types is not on the allowlist."""
     try:
         return sio.loads(data, trusted=sorted(TRUSTED_TYPES))
+    except UntrustedTypesFoundException as exc:
+        raise UntrustedTypes(f"{source}: refused to load: {exc}") from exc
+    except zipfile.BadZipFile as exc:  # a pickle, or anything else that is not skops' zip
+        raise BundleError(f"{source}: not a textauto model file ({type(exc).__name__}: {exc})") from exc
     except Exception as exc:  # allowed types with inconsistent contents
         raise BundleError(f"{source}: cannot load the model ({type(exc).__name__}: {exc})") from exc
