@@ -104,6 +104,12 @@ def test_unusual_texts_are_answered(client, text):
         ({}, "texts"),
         ({"texts": ["x"], "top_k": 0}, "top_k"),
         ({"texts": ["x"], "unknown": 1}, "unknown"),
+        # another JSON type is refused, not coerced (the fuzzer found 0.0 taken as false)
+        ({"texts": ["x"], "return_probabilities": 0.0}, "return_probabilities"),
+        ({"texts": ["x"], "return_probabilities": "true"}, "return_probabilities"),
+        ({"texts": ["x"], "top_k": "3"}, "top_k"),
+        ({"texts": ["x"], "top_k": True}, "top_k"),
+        ({"texts": ["x"], "top_k": 2.5}, "top_k"),
         (None, "body"),
         ([1, 2], "body"),
     ],
@@ -112,6 +118,11 @@ def test_bad_bodies_get_422_naming_the_field(client, body, where):
     r = client.post("/v1/predict", json=body)
     assert r.status_code == 422
     assert any(where in map(str, e["loc"]) for e in r.json()["detail"]), r.json()
+
+
+def test_an_integral_number_is_an_integer_as_json_schema_says(client):
+    r = client.post("/v1/predict", json={"texts": ["x"], "top_k": 2.0})
+    assert r.status_code == 200 and len(r.json()["predictions"][0]["top_k"]) == 2
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"", b'{"texts": ["a"', b'{"texts": ["a"]} trailing'])
