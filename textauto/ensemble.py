@@ -27,6 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from textauto.budget import refit_makespan
+from textauto.inference import Memo, decision_function, featurize, lean
 from textauto.metrics import Metric
 
 LOG_FLOOR = -30.0  # score below a model's lowest, for a class it never saw
@@ -46,7 +47,7 @@ def class_scores(model: Any, X: Any, classes: np.ndarray) -> np.ndarray:
     margin ``s`` becomes ``[0, s]`` so that a softmax gives back the sigmoid.
     """
     if hasattr(model, "decision_function"):
-        raw = np.asarray(model.decision_function(X), dtype=np.float64)
+        raw = np.asarray(decision_function(model, X), dtype=np.float64)
         if raw.ndim == 1:
             raw = np.column_stack([np.zeros_like(raw), raw])
     elif hasattr(model, "predict_log_proba"):
@@ -349,35 +350,29 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
     def member_probas(self, X: Any) -> list[np.ndarray]:
         """Each member's temperature-scaled probabilities, columns in ``classes_``.
 
-        Shared featurizers transform once; on ``PARALLEL_ROWS`` rows or more, the distinct
-        ones transform in ``n_jobs`` threads, as they fit.
+        Along the lean path (``textauto.inference``): a featurizer shared by members transforms
+        once; on ``PARALLEL_ROWS`` rows or more, the distinct ones transform in ``n_jobs``
+        threads, as they fit.
         """
         check_is_fitted(self)
-        keys = [  # each member's featurizing steps, by identity (None: not a pipeline)
-            tuple(id(step) for _, step in model.steps[:-1])
-            if isinstance(model, Pipeline) and len(model.steps) > 1
-            else None
-            for _, model in self.estimators_
-        ]
-        heads = {key: model[:-1] for key, (_, model) in zip(keys, self.estimators_, strict=True) if key}
+        models = [model for _, model in self.estimators_]
+        heads = {}  # one member per distinct featurizing, by the identity of its steps
+        for model in models:
+            heads.setdefault(_head_key(model), model)
         threads = min(self.n_jobs or 1, len(heads)) if len(X) >= PARALLEL_ROWS else 1
-
-        def transform(head: Pipeline) -> Any:
-            return head.transform(X)
-
-        if threads > 1:
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                features = list(pool.map(transform, heads.values()))
-        else:
-            features = [transform(head) for head in heads.values()]
-        transformed = dict(zip(heads, features, strict=True))
-        out = []
-        for (_, model), key, t in zip(self.estimators_, keys, self.temperatures_, strict=True):
-            if key is None:
-                scores = class_scores(model, X, self.classes_)
+        with lean():
+            memo: Memo = {}
+            if threads > 1:
+                with ThreadPoolExecutor(max_workers=threads) as pool:
+                    done = pool.map(lambda m: featurize(m, X, {}), heads.values())
+                    features = {key: Xt for key, (_, Xt) in zip(heads, done, strict=True)}
             else:
-                scores = class_scores(model.steps[-1][1], transformed[key], self.classes_)
-            out.append(softmax(scores.astype(np.float64) / t))
+                features = {key: featurize(m, X, memo)[1] for key, m in heads.items()}
+            out = []
+            for model, t in zip(models, self.temperatures_, strict=True):
+                key = _head_key(model)
+                scores = class_scores(model if key is None else model[-1], features[key], self.classes_)
+                out.append(softmax(scores.astype(np.float64) / t))
         return out
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -388,3 +383,11 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def _head_key(model: Any) -> tuple[int, ...] | None:
+    """The identity of a pipeline's featurizing steps; None for a model that is not a pipeline
+    (its features are the texts)."""
+    if isinstance(model, Pipeline) and len(model.steps) > 1:
+        return tuple(id(step) for _, step in model.steps[:-1])
+    return None

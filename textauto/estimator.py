@@ -20,6 +20,7 @@ from textauto.data import TextDataset, check_trainable, cut_long_texts
 from textauto.ensemble import OOFStore
 from textauto.exceptions import DataError
 from textauto.features.spacy_parse import use_disk_cache
+from textauto.inference import predict_proba
 from textauto.language import resolve_language
 from textauto.metrics import METRICS
 from textauto.refit import fit_final
@@ -181,13 +182,14 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         check_is_fitted(self)
-        predicted = self.model_.predict(np.asarray(_texts(X, "X"), dtype=object))
+        proba = predict_proba(self.model_, np.asarray(_texts(X, "X"), dtype=object))
+        predicted = self.model_.classes_[proba.argmax(axis=1)]
         column = {str(c): i for i, c in enumerate(self.model_.classes_)}
         return self.classes_[[column[str(p)] for p in predicted]]
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         check_is_fitted(self)
-        return self.model_.predict_proba(np.asarray(_texts(X, "X"), dtype=object))
+        return predict_proba(self.model_, np.asarray(_texts(X, "X"), dtype=object))
 
     def __getstate__(self) -> dict[str, Any]:
         # A study holds a live storage connection: keep its results, not the study.

@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from textauto.inference import decision_function, known_valid, scaled_columns
 from textauto.timeout import stop_if_late
 
 
@@ -89,10 +90,12 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        X = self._prepare(validate_data(self, X, accept_sparse="csr", reset=False))
+        if not (known_valid(X) and X.shape[1] == self.n_features_in_):
+            X = validate_data(self, X, accept_sparse="csr", reset=False)
+        X = self._prepare(X)
         scores = np.column_stack(
             [
-                m.decision_function(X.multiply(r).tocsr())
+                decision_function(m, scaled_columns(X, r))
                 for r, m in zip(self.ratios_, self.estimators_, strict=True)
             ]
         )

@@ -18,6 +18,7 @@ import pandas as pd
 from textauto.bundle.files import resolve, write_files
 from textauto.bundle.model_file import MODEL_FILE, UntrustedTypes, build_model, dump_model, untrusted_types
 from textauto.exceptions import BundleError
+from textauto.inference import predict_proba
 
 MANIFEST_FILE = "manifest.json"
 LEADERBOARD_FILE = "leaderboard.csv"
@@ -131,10 +132,11 @@ class Model:
         return self.pipeline.classes_
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        return self.pipeline.predict(np.asarray(list(texts), dtype=object))
+        """The most probable class of each text (``textauto.inference``'s lean path)."""
+        return self.predict_with_proba(texts)[0]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.pipeline.predict_proba(np.asarray(list(texts), dtype=object))
+        return predict_proba(self.pipeline, np.asarray(list(texts), dtype=object))
 
     def predict_with_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Labels (the most probable class) and the probability matrix, from one pass."""

@@ -23,11 +23,12 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, strip_accents_ascii, strip_accents_unicode
-from sklearn.preprocessing import normalize
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
 
 ANALYZERS = ("word", "char", "char_wb")
 BLOCK_SYMBOLS = 1 << 20  # symbols hashed together: large enough for numpy, small enough for the cache
+CATEGORIZE_TOKENS = 10_000
 _WHITE_SPACES = re.compile(r"\s\s+")  # as scikit-learn normalizes text before character n-grams
 # Ends each segment: a lone surrogate, which is not valid text (lone surrogates in the input are
 # read as U+FFFD first, so no text holds one).
@@ -147,12 +148,18 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "vocabulary_hashes_")
         docs = _as_list(raw_documents)
         vocabulary = self.vocabulary_hashes_
-        blocks = self._counted(docs)
-        maps = []
-        for block in blocks:
-            at = np.minimum(np.searchsorted(vocabulary, block.hashes), max(len(vocabulary) - 1, 0))
-            maps.append(np.where(vocabulary[at] == block.hashes, at, -1).astype(np.int32))
-        return self._weigh(self._assemble(blocks, maps, len(docs)))
+        last = max(len(vocabulary) - 1, 0)
+        rows, columns, counts = [], [], []
+        for block in self._blocks(docs):  # whole texts each: a (row, column) pair is in one block
+            row, hashes = _window_hashes(*block)
+            at = np.minimum(np.searchsorted(vocabulary, hashes), last)
+            known = vocabulary[at] == hashes
+            # (row, column) packed in one integer: one sort orders and counts them, as CSR wants
+            key, count = np.unique((row[known] << 32) | at[known], return_counts=True)
+            rows.append(key >> 32)
+            columns.append(key & 0xFFFFFFFF)
+            counts.append(count)
+        return self._weigh(self._csr(rows, columns, counts, len(docs)))
 
     # -- parameters -----------------------------------------------------------------------------
 
@@ -260,7 +267,9 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         if self.analyzer == "word":
             tokens = np.asarray(list(chain.from_iterable(texts)), dtype=object)
             # a fixed-key hash of each token: the same in every process and after unpickling
-            symbols = pd.util.hash_array(tokens) if len(tokens) else np.empty(0, np.uint64)
+            # (hashing the distinct tokens first pays off only on many tokens; same values)
+            many = len(tokens) >= CATEGORIZE_TOKENS
+            symbols = pd.util.hash_array(tokens, categorize=many) if len(tokens) else np.empty(0, np.uint64)
             boundary = np.zeros(len(symbols), dtype=bool)
             boundary[np.cumsum(lengths)[lengths > 0] - 1] = True
         else:
@@ -300,13 +309,28 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         matrix.has_sorted_indices = True
         return matrix
 
+    def _csr(
+        self, rows: list[np.ndarray], columns: list[np.ndarray], counts: list[np.ndarray], n_docs: int
+    ) -> sp.csr_matrix:
+        """The count matrix of (row, column, count) entries sorted by row, then column."""
+        row = np.concatenate(rows) if rows else np.empty(0, np.int64)
+        n_columns = len(self.vocabulary_hashes_)
+        index = np.int32 if max(len(row), n_columns) < 2**31 else np.int64
+        indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=n_docs))].astype(index)
+        column = np.concatenate(columns).astype(index) if columns else np.empty(0, index)
+        data = np.concatenate(counts).astype(self.dtype) if counts else np.empty(0, self.dtype)
+        matrix = sp.csr_matrix((data, column, indptr), shape=(n_docs, n_columns))
+        matrix.has_sorted_indices = True
+        return matrix
+
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         X = counts
         if self.sublinear_tf:
             np.log(X.data, out=X.data)
             X.data += 1
         X.data *= self.idf_[X.indices]
-        return normalize(X, copy=False)
+        inplace_csr_row_normalize_l2(X)  # what normalize(X) runs, without its per-call checks
+        return X
 
 
 class _Counted:
