@@ -1,13 +1,12 @@
-"""The reference for benchmarks/serve_load.py: a minimal hand-written FastAPI endpoint.
+"""The reference for benchmarks/serve_load.py: a bare FastAPI endpoint calling the model directly.
 
-What a person writes in a few lines to serve a fitted pipeline: no metrics, no limits, no
-validation beyond the body schema. Run with:
+What a person writes in a few lines to serve a bundle: the model's own batch predict on each
+request's texts, no metrics, no limits, no validation beyond the body schema. Run with:
     MODEL_DIR=path/to/bundle uvicorn --factory minimal_endpoint:app
 """
 
 import os
 
-import numpy as np
 from fastapi import FastAPI
 from pydantic import BaseModel
 
@@ -19,11 +18,11 @@ class Texts(BaseModel):
 
 
 def app() -> FastAPI:
-    pipeline = textauto.load(os.environ["MODEL_DIR"]).pipeline
+    model = textauto.load(os.environ["MODEL_DIR"])
     api = FastAPI()
 
     @api.post("/predict")
     def predict(body: Texts) -> dict:
-        return {"labels": [str(x) for x in pipeline.predict(np.asarray(body.texts, dtype=object))]}
+        return {"labels": [str(x) for x in model.predict(body.texts)]}
 
     return api

@@ -1,148 +1,209 @@
-"""Throughput and latency of `textauto serve --workers 2` against a minimal FastAPI endpoint.
+"""What `textauto serve` answers under the traffic users send, against a bare FastAPI endpoint.
 
-    python benchmarks/serve_load.py [--model DIR] [--requests 2000]
+    python benchmarks/serve_load.py NAME=BUNDLE=DATASET [...] [--seconds 4] [--rounds 2]
+        [--workers 1 2] [--concurrency 1 16 64] [--write-readme]
 
-Without --model it first trains a trec6 model (`textauto train`, 60 s). Both servers run with
-2 uvicorn workers on loopback and serve the same pipeline; each gets single-text POST requests,
-a fixed number of them, from 1 and from 16 concurrent keep-alive clients (threads, stdlib
-http.client), in alternating rounds. Prints requests/s and p50/p99 latency of the median
-round, and textauto's throughput ratio per round.
+For each bundle (DATASET: a set in ../shared/datasets whose test split gives the texts), the
+model's own throughput is measured in-process first (one process, 64-text batches). Then
+`textauto serve` and the bare endpoint (benchmarks/minimal_endpoint.py: the same bundle's
+predict called on each request) run with 1 and 2 uvicorn workers on loopback, and receive
+single-text requests and 16-text requests from 1, 16 and 64 keep-alive clients (asyncio
+streams in this process), each cell for --seconds, the servers alternating, --rounds times.
+Every text is unique (a test-split text and a serial number), so no parse is cached twice.
+Prints requests/s, texts/s, p50/p99 latency (median round; the range of requests/s over the
+rounds) and textauto's requests/s over the bare endpoint's. Run it alone on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import asyncio
+import itertools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import textauto  # noqa: E402
 from tests.service.helpers import free_port, running  # noqa: E402
+from textauto.features.spacy_parse import bounded_parses  # noqa: E402
 
-TREC6 = ROOT.parent / "shared" / "datasets" / "trec6"
-QUESTIONS = [
-    "How far is it from Denver to Aspen ?", "What county is Modesto , California in ?",
-    "Who was Galileo ?", "What is an atom ?", "When did Hawaii become a state ?",
-    "How tall is the Sears Building ?", "What is the population of Mexico ?",
-    "Why is the sky blue ?", "What does CPR stand for ?", "Where is the Eiffel Tower ?",
-]  # fmt: skip
+DATASETS = ROOT.parent / "shared" / "datasets"
+SERIAL = itertools.count()
+JSON = "content-type: application/json\r\n"
 
 
-def load(port: int, path: str, body_of, n: int, concurrency: int) -> tuple[float, list[float]]:
-    """Send ``n`` requests from ``concurrency`` keep-alive clients; return wall seconds and latencies."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    per_client = [n // concurrency + (1 if i < n % concurrency else 0) for i in range(concurrency)]
+@dataclass
+class Cell:
+    requests: int
+    texts: int
+    seconds: float
+    latencies: list[float]
 
-    def client(count: int, offset: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine = []
-        for i in range(count):
-            body = json.dumps(body_of(QUESTIONS[(offset + i) % len(QUESTIONS)]))
-            t0 = time.perf_counter()
-            conn.request("POST", path, body=body, headers={"content-type": "application/json"})
-            response = conn.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - t0)
-            if response.status != 200:
-                raise RuntimeError(f"{path}: HTTP {response.status}")
-        conn.close()
-        with lock:
-            latencies.extend(mine)
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
 
-    threads = [threading.Thread(target=client, args=(c, i)) for i, c in enumerate(per_client)]
+    @property
+    def tps(self) -> float:
+        return self.texts / self.seconds
+
+    def quantile(self, q: int) -> float:
+        return statistics.quantiles(self.latencies, n=100)[q - 1] * 1000
+
+
+def unique_texts(pool: list[str], n: int) -> list[str]:
+    return [f"{pool[i % len(pool)]} #{i}" for i in (next(SERIAL) for _ in range(n))]
+
+
+async def client(port: int, path: str, pool: list[str], per_request: int, until: float, cell: Cell) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.perf_counter() < until:
+            body = json.dumps({"texts": unique_texts(pool, per_request)}).encode()
+            head = f"POST {path} HTTP/1.1\r\nhost: b\r\n{JSON}content-length: {len(body)}\r\n\r\n"
+            started = time.perf_counter()
+            writer.write(head.encode() + body)
+            header = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line[15:]) for line in header.split(b"\r\n") if line[:15].lower() == b"content-length:"
+            )
+            await reader.readexactly(length)
+            cell.latencies.append(time.perf_counter() - started)
+            if header[9:12] != b"200":
+                raise RuntimeError(f"{path}: HTTP {header[9:12].decode()}")
+            cell.requests += 1
+            cell.texts += per_request
+    finally:
+        writer.close()
+
+
+async def load(
+    port: int, path: str, pool: list[str], per_request: int, concurrency: int, seconds: float
+) -> Cell:
+    cell = Cell(0, 0, 0.0, [])
     started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - started, latencies
+    until = started + seconds
+    await asyncio.gather(*(client(port, path, pool, per_request, until, cell) for _ in range(concurrency)))
+    cell.seconds = time.perf_counter() - started
+    return cell
 
 
-def measure(port: int, path: str, body_of, n: int, concurrency: int) -> dict[str, float]:
-    load(port, path, body_of, 100, concurrency)  # warm-up: imports, caches, connections
-    wall, lat = load(port, path, body_of, n, concurrency)
-    q = statistics.quantiles(lat, n=100)
-    return {"rps": n / wall, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
+def in_process_throughput(bundle: str, pool: list[str], batch: int = 64, seconds: float = 5.0) -> float:
+    model = textauto.load(bundle)
+    with bounded_parses(4096, 1):
+        model.predict(unique_texts(pool, batch))
+        texts, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            model.predict(unique_texts(pool, batch))
+            texts += batch
+    return texts / (time.perf_counter() - started)
 
 
-def train_trec6(out: Path) -> Path:
-    subprocess.run(
-        [sys.executable, "-m", "textauto", "train", str(TREC6 / "train.parquet"),
-         "--test", str(TREC6 / "test.parquet"), "--time-budget", "60", "--out", str(out)],
-        check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    return out
+def servers(bundle: str, workers: int, work: Path) -> tuple[tuple, tuple]:
+    port_t, port_b = free_port(), free_port()
+    textauto_cmd = [sys.executable, "-m", "textauto", "serve", bundle, "--port", str(port_t),
+                    "--workers", str(workers), "--log-level", "warning"]  # fmt: skip
+    bare_cmd = [sys.executable, "-m", "uvicorn", "--factory", "minimal_endpoint:app", "--port", str(port_b),
+                "--workers", str(workers), "--log-level", "warning", "--no-access-log",
+                "--app-dir", str(Path(__file__).parent)]  # fmt: skip
+    mp = tempfile.mkdtemp(dir=work)
+    return (
+        (textauto_cmd, f"http://127.0.0.1:{port_t}/readyz", {"PROMETHEUS_MULTIPROC_DIR": mp}, port_t),
+        (bare_cmd, f"http://127.0.0.1:{port_b}/docs", {"MODEL_DIR": bundle}, port_b),
+    )
+
+
+def run_bundle(name: str, bundle: str, pool: list[str], args: argparse.Namespace, work: Path) -> list[dict]:
+    rows = []
+    for workers in args.workers:
+        (t_cmd, t_url, t_env, t_port), (b_cmd, b_url, b_env, b_port) = servers(bundle, workers, work)
+        cells: dict[tuple, list[Cell]] = {}
+        with running(t_cmd, t_url, t_env), running(b_cmd, b_url, b_env):
+            for port, path in ((t_port, "/v1/predict"), (b_port, "/predict")):
+                asyncio.run(load(port, path, pool, 1, 16, 1.0))  # warm-up
+            for _ in range(args.rounds):
+                for per_request, c in itertools.product((1, 16), args.concurrency):
+                    for server, port, path in (
+                        ("textauto", t_port, "/v1/predict"),
+                        ("bare", b_port, "/predict"),
+                    ):
+                        cell = asyncio.run(load(port, path, pool, per_request, c, args.seconds))
+                        cells.setdefault((server, per_request, c), []).append(cell)
+        for (server, per_request, c), runs in cells.items():
+            median = sorted(runs, key=lambda r: r.rps)[len(runs) // 2]
+            bare = cells[("bare", per_request, c)]
+            ratios = [t.rps / b.rps for t, b in zip(runs, bare, strict=True)]
+            rows.append({
+                "bundle": name, "workers": workers, "server": server, "texts": per_request, "clients": c,
+                "rps": median.rps, "rps_min": min(r.rps for r in runs), "rps_max": max(r.rps for r in runs),
+                "tps": median.tps, "p50": median.quantile(50), "p99": median.quantile(99),
+                "ratio": statistics.median(ratios) if server == "textauto" else None,
+            })  # fmt: skip
+    return rows
+
+
+def table(rows: list[dict], in_process: dict[str, float]) -> str:
+    lines = [
+        "| bundle | workers | texts/request | clients | server | requests/s (range) | texts/s "
+        "| p50 ms | p99 ms | ÷ bare |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(
+        rows, key=lambda r: (r["bundle"], r["workers"], r["texts"], r["clients"], r["server"] != "textauto")
+    ):
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else ""
+        lines.append(
+            f"| {r['bundle']} | {r['workers']} | {r['texts']} | {r['clients']} | {r['server']} | "
+            f"{r['rps']:.0f} ({r['rps_min']:.0f}-{r['rps_max']:.0f}) | {r['tps']:.0f} | {r['p50']:.1f} | "
+            f"{r['p99']:.1f} | {ratio} |"
+        )
+    lines.append("")
+    for name, tps in in_process.items():
+        served = [r for r in rows if r["bundle"] == name and r["server"] == "textauto" and r["texts"] == 16]
+        best = max(served, key=lambda r: r["tps"], default=None)
+        share = ""
+        if best:
+            share = (
+                f"; served 16-text requests at best {best['tps']:.0f} texts/s ({best['tps'] / tps:.2f}x, "
+                f"{best['workers']} workers, {best['clients']} clients)"
+            )
+        lines.append(f"- {name}: in-process {tps:.0f} texts/s (one process, 64-text batches){share}")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", type=Path, help="a bundle; default: train one on trec6 first")
-    parser.add_argument("--requests", type=int, default=1000, help="per row and round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("bundles", nargs="+", help="NAME=BUNDLE=DATASET")
+    parser.add_argument("--seconds", type=float, default=4.0, help="per cell and round")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="textauto-serve-load-"))
-    model = args.model or train_trec6(work / "trec6")
-
-    port_t, port_m = free_port(), free_port()
-    textauto_cmd = [sys.executable, "-m", "textauto", "serve", str(model), "--port", str(port_t),
-                    "--workers", "2", "--log-level", "warning"]  # fmt: skip
-    minimal_cmd = [sys.executable, "-m", "uvicorn", "--factory", "minimal_endpoint:app",
-                   "--port", str(port_m), "--workers", "2", "--log-level", "warning", "--no-access-log",
-                   "--app-dir", str(Path(__file__).parent)]  # fmt: skip
-    # Both servers run side by side (idle when not under load); rounds alternate between them
-    # so that drift in the machine's speed falls on both. The median round is reported.
-    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
-    env_t = {"PROMETHEUS_MULTIPROC_DIR": str(work / "mp")}
-    env_m = {"MODEL_DIR": str(model)}
-    with (
-        running(textauto_cmd, f"http://127.0.0.1:{port_t}/readyz", env_t),
-        running(minimal_cmd, f"http://127.0.0.1:{port_m}/docs", env_m),
-    ):
-        for _ in range(args.rounds):
-            for c in (1, 16):
-                runs.setdefault(("textauto", c), []).append(
-                    measure(port_t, "/v1/predict", lambda t: {"texts": [t]}, args.requests, c)
-                )
-                runs.setdefault(("minimal", c), []).append(
-                    measure(port_m, "/predict", lambda t: {"texts": [t]}, args.requests, c)
-                )
-        metrics = httpx.get(f"http://127.0.0.1:{port_t}/metrics").text
-    results = {key: sorted(rs, key=lambda r: r["rps"])[len(rs) // 2] for key, rs in runs.items()}
-
+    rows, in_process = [], {}
+    for spec in args.bundles:
+        name, bundle, dataset = spec.split("=", 2)
+        pool = pd.read_parquet(DATASETS / dataset / "test.parquet")["text"].astype(str).tolist()
+        in_process[name] = in_process_throughput(bundle, pool)
+        print(f"{name}: in-process {in_process[name]:.0f} texts/s", flush=True)
+        rows += run_bundle(name, bundle, pool, args, work)
+        print(table([r for r in rows if r["bundle"] == name], {name: in_process[name]}), flush=True)
     print(
-        f"serve load · {args.requests} single-text requests per row and round · median of "
-        f"{args.rounds} rounds · 2 workers each · {os.cpu_count()} cores"
+        f"\nserve load · {args.seconds:.0f} s per cell · median of {args.rounds} rounds · "
+        f"{os.cpu_count()} cores"
     )
-    print(f"{'server':<10} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for (server, c), r in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0] != "textauto")):
-        print(f"{server:<10} {c:>4} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
-    for c in (1, 16):
-        ratios = [
-            t["rps"] / m["rps"] for t, m in zip(runs[("textauto", c)], runs[("minimal", c)], strict=True)
-        ]
-        print(
-            f"throughput ratio textauto / minimal at concurrency {c}: "
-            f"{statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
-        )
-    counted = sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in metrics.splitlines()
-        if line.startswith("textauto_http_requests_total{") and 'route="/v1/predict"' in line
-    )
-    print(f"textauto /metrics counted {counted:.0f} /v1/predict requests (warm-ups included)")
+    print(table(rows, in_process))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
+from service.batching import BatchStats, MicroBatcher
 from service.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from service.middleware import ObservabilityMiddleware
 from service.predictor import Predictor
@@ -46,11 +48,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             metrics.model_load.set(predictor.load_seconds)
             metrics.model_info.labels(predictor.name, predictor.version, predictor.bundle_hash).set(1)
             sampler = asyncio.create_task(sample_process(metrics))
+            batcher = batcher_for(settings, predictor, metrics)
+            app.state.batcher = batcher
             try:
                 yield
             finally:
                 sampler.cancel()
-                app.state.predictor = None
+                if batcher is not None:
+                    await batcher.stop()
+                app.state.predictor = app.state.batcher = None
                 metrics.mark_worker_dead(os.getpid())
 
     docs = settings.docs
@@ -70,7 +76,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         },
     )
     app.openapi = lambda: openapi_with_limits(app, settings)  # type: ignore[method-assign]
-    app.state.predictor = None
+    app.state.predictor = app.state.batcher = None
     app.state.settings = settings
     app.state.metrics = metrics
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
@@ -118,7 +124,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         dependencies=[Depends(check_token)] if settings.api_token else [],
         summary="Classify a batch of texts; answers are in input order.",
     )
-    def predict(body: PredictRequest, predictor: PredictorDep) -> PredictResponse:
+    async def predict(body: PredictRequest, request: Request, predictor: PredictorDep) -> PredictResponse:
         texts = body.texts
         if len(texts) > settings.max_texts:
             metrics.errors.labels("too_large").inc()
@@ -129,9 +135,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 raise HTTPException(
                     413, detail=f"texts[{i}] has {len(text)} characters; at most {settings.max_text_chars}"
                 )
-        started = time.perf_counter()
-        predictions = predictor.predict(texts, body.top_k, body.return_probabilities)
-        metrics.inference_latency.observe(time.perf_counter() - started)
+        batcher = request.app.state.batcher
+        if batcher is not None:
+            labels, proba = await batcher.predict(texts)
+        else:
+            started = time.perf_counter()
+            labels, proba = await run_in_threadpool(predictor.rows, texts)
+            metrics.inference_latency.observe(time.perf_counter() - started)
+            metrics.model_batch.observe(len(texts))
+        predictions = predictor.answers(labels, proba, body.top_k, body.return_probabilities)
         metrics.batch_size.observe(len(texts))
         for text, p in zip(texts, predictions, strict=True):
             metrics.input_length.observe(len(text))
@@ -176,6 +188,30 @@ def openapi_with_limits(app: FastAPI, settings: ServiceSettings) -> dict:
         texts["items"]["maxLength"] = settings.max_text_chars
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def batcher_for(
+    settings: ServiceSettings, predictor: Predictor, metrics: ServiceMetrics
+) -> MicroBatcher | None:
+    """A started batcher of the predictor's model calls; None when batching is off (wait 0)."""
+    if settings.max_batch_wait_ms <= 0:
+        return None
+
+    def observe(stats: BatchStats) -> None:
+        metrics.inference_latency.observe(stats.seconds)
+        metrics.model_batch.observe(stats.texts)
+        for wait in stats.queue_waits:
+            metrics.queue_wait.observe(wait)
+
+    batcher = MicroBatcher(
+        predictor.rows,
+        settings.max_batch_texts,
+        settings.max_batch_wait_ms / 1000,
+        observe,
+        threads=settings.inference_threads,
+    )
+    batcher.start()
+    return batcher
 
 
 def warmed_predictor(settings: ServiceSettings) -> Predictor:

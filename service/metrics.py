@@ -22,6 +22,7 @@ from prometheus_client import (
 from prometheus_client import multiprocess as mp
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+WAIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 LENGTH_BUCKETS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 100_000)
 CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
@@ -59,12 +60,20 @@ class ServiceMetrics:
             multiprocess_mode="livesum", registry=r,
         )  # fmt: skip
         self.inference_latency = Histogram(
-            "textauto_inference_duration_seconds", "Time the model takes for one batch.",
+            "textauto_inference_duration_seconds", "Time the model takes for one call (a batch of texts).",
             buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.batch_size = Histogram(
             "textauto_batch_size_texts", "Texts per prediction request.", buckets=BATCH_BUCKETS, registry=r
         )
+        self.model_batch = Histogram(
+            "textauto_model_batch_texts", "Texts per model call (requests batched together).",
+            buckets=BATCH_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.queue_wait = Histogram(
+            "textauto_batch_queue_wait_seconds", "Time a request waited for its model call to begin.",
+            buckets=WAIT_BUCKETS, registry=r,
+        )  # fmt: skip
         self.input_length = Histogram(
             "textauto_input_length_chars", "Characters per input text.", buckets=LENGTH_BUCKETS, registry=r
         )

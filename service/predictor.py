@@ -40,13 +40,17 @@ class Predictor:
             bundle_hash=self.bundle_hash,
         )
 
-    def predict(self, texts: Sequence[str], top_k: int | None, probabilities: bool) -> list[Prediction]:
-        """Predictions in input order: the label is the most probable class, as in `textauto predict`."""
-        labels, proba = self.model.predict_with_proba(texts)
+    def rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (the most probable class, as in `textauto predict`) and class probabilities."""
+        return self.model.predict_with_proba(texts)
+
+    def answers(
+        self, labels: np.ndarray, proba: np.ndarray, top_k: int | None, probabilities: bool
+    ) -> list[Prediction]:
+        """One ``Prediction`` per row, in order."""
         classes = self.classes
         out = []
         for label, row in zip(labels, proba, strict=True):
-            best = row.max()
             ranked = None
             if top_k:
                 order = np.argsort(-row, kind="stable")[:top_k]
@@ -54,9 +58,13 @@ class Predictor:
             out.append(
                 Prediction(
                     label=str(label),
-                    confidence=float(best),
+                    confidence=float(row.max()),
                     top_k=ranked,
                     probabilities=dict(zip(classes, map(float, row), strict=True)) if probabilities else None,
                 )
             )
         return out
+
+    def predict(self, texts: Sequence[str], top_k: int | None, probabilities: bool) -> list[Prediction]:
+        """Predictions in input order."""
+        return self.answers(*self.rows(texts), top_k, probabilities)

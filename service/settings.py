@@ -33,6 +33,17 @@ class ServiceSettings(BaseSettings):
     spacy_pipelines: int = Field(
         default=2, ge=1, description="Threads that may parse with spaCy at once, each with its own pipeline."
     )
+    max_batch_texts: int = Field(
+        default=64, ge=1, description="Most texts the model predicts in one call (requests batched together)."
+    )
+    max_batch_wait_ms: float = Field(
+        default=2.0,
+        ge=0,
+        description="Longest a request waits for others to share its model call; 0 turns batching off.",
+    )
+    inference_threads: int = Field(
+        default=2, ge=1, description="Model calls a worker runs at once, each in a thread of its own."
+    )
     shutdown_timeout: float = Field(
         default=30.0, gt=0, description="Seconds in-flight requests get to finish after SIGTERM."
     )
