@@ -33,6 +33,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import textauto  # noqa: E402
+from service.settings import ServiceSettings  # noqa: E402
 from tests.service.helpers import free_port, running  # noqa: E402
 from textauto.features.spacy_parse import bounded_parses  # noqa: E402
 
@@ -99,7 +100,8 @@ async def load(
 
 def in_process_throughput(bundle: str, pool: list[str], batch: int = 64, seconds: float = 5.0) -> float:
     model = textauto.load(bundle)
-    with bounded_parses(4096, 1):
+    defaults = {name: field.default for name, field in ServiceSettings.model_fields.items()}
+    with bounded_parses(4096, 1, defaults["spacy_vocabulary_strings"]):
         model.predict(unique_texts(pool, batch))
         texts, started = 0, time.perf_counter()
         while time.perf_counter() - started < seconds:

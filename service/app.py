@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 import secrets
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -20,11 +19,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
-from service.batching import BatchStats, MicroBatcher
 from service.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from service.middleware import ObservabilityMiddleware
+from service.predicting import PredictEndpoint, batcher_for
 from service.predictor import Predictor
 from service.schemas import ErrorBody, ModelInfo, PredictRequest, PredictResponse, Status
 from service.settings import ServiceSettings
@@ -39,31 +37,11 @@ PROCESS_SAMPLE_SECONDS = 5.0
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     metrics = ServiceMetrics()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with bounded_parses(settings.spacy_cache_texts, settings.spacy_pipelines):
-            predictor = warmed_predictor(settings)
-            app.state.predictor = predictor
-            metrics.model_load.set(predictor.load_seconds)
-            metrics.model_info.labels(predictor.name, predictor.version, predictor.bundle_hash).set(1)
-            sampler = asyncio.create_task(sample_process(metrics))
-            batcher = batcher_for(settings, predictor, metrics)
-            app.state.batcher = batcher
-            try:
-                yield
-            finally:
-                sampler.cancel()
-                if batcher is not None:
-                    await batcher.stop()
-                app.state.predictor = app.state.batcher = None
-                metrics.mark_worker_dead(os.getpid())
-
     docs = settings.docs
     app = FastAPI(
         title="textauto model service",
         summary="Text classification by a model that textauto searched and trained.",
-        lifespan=lifespan,
+        lifespan=lambda app: serving(app, settings, metrics),
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
@@ -102,20 +80,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             )
 
     PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+    endpoint = PredictEndpoint(settings, metrics)
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        metrics.errors.labels("validation").inc()
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        return JSONResponse(status_code=422, content={"detail": errors})
-
-    @app.exception_handler(404)
-    async def not_found(request: Request, exc: Exception) -> JSONResponse:
-        metrics.errors.labels("not_found").inc()
-        return JSONResponse(status_code=404, content={"detail": f"no route {request.url.path}"})
+    add_error_handlers(app, metrics)
 
     @app.post(
         "/v1/predict",
@@ -125,31 +92,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         summary="Classify a batch of texts; answers are in input order.",
     )
     async def predict(body: PredictRequest, request: Request, predictor: PredictorDep) -> PredictResponse:
-        texts = body.texts
-        if len(texts) > settings.max_texts:
-            metrics.errors.labels("too_large").inc()
-            raise HTTPException(413, detail=f"{len(texts)} texts; at most {settings.max_texts} per request")
-        for i, text in enumerate(texts):
-            if len(text) > settings.max_text_chars:
-                metrics.errors.labels("too_large").inc()
-                raise HTTPException(
-                    413, detail=f"texts[{i}] has {len(text)} characters; at most {settings.max_text_chars}"
-                )
-        batcher = request.app.state.batcher
-        if batcher is not None:
-            labels, proba = await batcher.predict(texts)
-        else:
-            started = time.perf_counter()
-            labels, proba = await run_in_threadpool(predictor.rows, texts)
-            metrics.inference_latency.observe(time.perf_counter() - started)
-            metrics.model_batch.observe(len(texts))
-        predictions = predictor.answers(labels, proba, body.top_k, body.return_probabilities)
-        metrics.batch_size.observe(len(texts))
-        for text, p in zip(texts, predictions, strict=True):
-            metrics.input_length.observe(len(text))
-            metrics.predictions.labels(p.label).inc()
-            metrics.confidence.observe(p.confidence)
-        return PredictResponse(model_version=predictor.version, predictions=predictions)
+        return await endpoint(body, predictor, request.app.state.batcher)
 
     @app.get("/v1/model", response_model=ModelInfo, summary="What model is served, and how it scored.")
     def model_info(predictor: PredictorDep) -> ModelInfo:
@@ -178,6 +121,46 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     return app
 
 
+def add_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
+    """Errors answered in the service's own shape, each counted by kind."""
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.errors.labels("validation").inc()
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": errors})
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        metrics.errors.labels("not_found").inc()
+        return JSONResponse(status_code=404, content={"detail": f"no route {request.url.path}"})
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, settings: ServiceSettings, metrics: ServiceMetrics) -> AsyncIterator[None]:
+    """The app's lifespan: the model loaded and warmed, the batcher and process sampler running."""
+    spacy = settings.spacy_cache_texts, settings.spacy_pipelines, settings.spacy_vocabulary_strings
+    with bounded_parses(*spacy):
+        predictor = warmed_predictor(settings)
+        app.state.predictor = predictor
+        metrics.model_load.set(predictor.load_seconds)
+        metrics.model_info.labels(predictor.name, predictor.version, predictor.bundle_hash).set(1)
+        sampler = asyncio.create_task(sample_process(metrics))
+        batcher = batcher_for(settings, predictor, metrics)
+        app.state.batcher = batcher
+        try:
+            yield
+        finally:
+            sampler.cancel()
+            if batcher is not None:
+                await batcher.stop()
+            app.state.predictor = app.state.batcher = None
+            metrics.mark_worker_dead(os.getpid())
+
+
 def openapi_with_limits(app: FastAPI, settings: ServiceSettings) -> dict:
     """The OpenAPI schema, with the request limits of these settings declared in it (they are
     checked in the route, to answer 413 rather than 422)."""
@@ -188,30 +171,6 @@ def openapi_with_limits(app: FastAPI, settings: ServiceSettings) -> dict:
         texts["items"]["maxLength"] = settings.max_text_chars
         app.openapi_schema = schema
     return app.openapi_schema
-
-
-def batcher_for(
-    settings: ServiceSettings, predictor: Predictor, metrics: ServiceMetrics
-) -> MicroBatcher | None:
-    """A started batcher of the predictor's model calls; None when batching is off (wait 0)."""
-    if settings.max_batch_wait_ms <= 0:
-        return None
-
-    def observe(stats: BatchStats) -> None:
-        metrics.inference_latency.observe(stats.seconds)
-        metrics.model_batch.observe(stats.texts)
-        for wait in stats.queue_waits:
-            metrics.queue_wait.observe(wait)
-
-    batcher = MicroBatcher(
-        predictor.rows,
-        settings.max_batch_texts,
-        settings.max_batch_wait_ms / 1000,
-        observe,
-        threads=settings.inference_threads,
-    )
-    batcher.start()
-    return batcher
 
 
 def warmed_predictor(settings: ServiceSettings) -> Predictor:

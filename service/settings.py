@@ -33,6 +33,14 @@ class ServiceSettings(BaseSettings):
     spacy_pipelines: int = Field(
         default=2, ge=1, description="Threads that may parse with spaCy at once, each with its own pipeline."
     )
+    spacy_vocabulary_strings: int = Field(
+        default=20_000,
+        ge=0,
+        description=(
+            "Strings (words, lemmas, shapes) each spaCy pipeline keeps from the first texts it parses, "
+            "so that common words are found, not made anew per request; later texts' are forgotten."
+        ),
+    )
     max_batch_texts: int = Field(
         default=64, ge=1, description="Most texts the model predicts in one call (requests batched together)."
     )

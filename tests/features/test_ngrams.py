@@ -247,3 +247,13 @@ def test_a_model_pickled_before_negation_marking_still_transforms(corpus):
     del state["negation_cues"]
     older.__setstate__(state)
     same_features(older.transform(test), vectorizer.transform(test))
+
+
+def test_a_vectorizer_in_use_transforms_alike_once_pickled_and_follows_a_refit(corpus):
+    train, test = corpus
+    vectorizer = NgramTfidf(analyzer="char", ngram_range=(1, 3)).fit(train)
+    before = vectorizer.transform(test)
+    assert (pickle.loads(pickle.dumps(vectorizer)).transform(test) != before).nnz == 0
+    vectorizer.fit(test)  # a vocabulary of its own: columns follow it, not the first fit's
+    fresh = NgramTfidf(analyzer="char", ngram_range=(1, 3)).fit(test)
+    assert (vectorizer.transform(train) != fresh.transform(train)).nnz == 0

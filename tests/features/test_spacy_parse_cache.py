@@ -223,3 +223,20 @@ def test_a_bounded_service_does_not_grow_spacy_s_vocabulary_with_new_texts(model
         assert parse_texts(texts[:50], "en", model) == expected
         parse_texts(texts[50:], "en", model)
         assert len(spacy_parse.load_pipeline("en", model).vocab.strings) == strings
+
+
+def test_a_bounded_pipeline_keeps_the_strings_of_its_first_texts_then_stops_growing():
+    """Strings of the first texts stay, so common words are found rather than made anew for every
+    request; past the bound (plus one batch's strings) the vocabulary grows no more."""
+    texts = [f"order 4{i:05d} from zq{i}x arrived damaged" for i in range(400)]
+    expected = [spacy_parse.to_parse(doc) for doc in spacy_parse.blank_pipeline("en").pipe(texts)]
+    spacy_parse.clear_cache()
+    with spacy_parse.bounded_parses(max_texts=10, pipelines=1, vocabulary_strings=100):
+        nlp = spacy_parse.load_pipeline("en", None)
+        before = len(nlp.vocab.strings)
+        parsed = [p for i in range(0, 200, 10) for p in parse_texts(texts[i : i + 10], "en", None)]
+        kept = len(nlp.vocab.strings) - before
+        assert 100 <= kept <= 100 + 40  # ten texts add a few strings each
+        parsed += [p for i in range(200, 400, 10) for p in parse_texts(texts[i : i + 10], "en", None)]
+        assert len(nlp.vocab.strings) - before == kept
+    assert parsed == expected

@@ -26,6 +26,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, strip_accents_as
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
 
+from textauto.features.ngram_hashing import ORDERS, Counted, count_block, inverse, window_hashes
+
 ANALYZERS = ("word", "char", "char_wb")
 BLOCK_SYMBOLS = 1 << 20  # symbols hashed together: large enough for numpy, small enough for the cache
 CATEGORIZE_TOKENS = 10_000
@@ -35,7 +37,6 @@ _WHITE_SPACES = re.compile(r"\s\s+")  # as scikit-learn normalizes text before c
 _SEPARATOR = "\ud800"
 _SEPARATOR_CODE = 0xD800
 _SURROGATES = re.compile("[\ud800-\udfff]")
-_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd, so the rolling hash loses no bits
 # Where a negation's scope ends (Das & Chen 2001; Pang et al. 2002): clause punctuation.
 _CLAUSE_ENDS = re.compile(r"[.,:;!?]")
 # Marks a token inside a negation's scope: not a word character, so no token spelled in the
@@ -52,19 +53,6 @@ def _negated_tokens(doc: str, pattern: re.Pattern[str], cues: frozenset[str]) ->
             tokens.append(NEGATED + token if negated else token)
             negated = negated or token in cues
     return tokens
-
-
-def _splitmix64(x: int) -> int:
-    """A fixed 64-bit mix (Steele et al. 2014): the same constants on every machine, forever."""
-    x = (x + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-    return x ^ (x >> 31)
-
-
-# Each n-gram order is xor-ed with its own constant so n-grams of different lengths never align.
-# Fitted vocabularies are these hashes: the scheme must never change for a saved model.
-_ORDER_SALT = np.array([_splitmix64(order) for order in range(1, 33)], dtype=np.uint64)
 
 
 class NgramTfidf(TransformerMixin, BaseEstimator):
@@ -113,6 +101,11 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         self.negation_cues = negation_cues
         self.dtype = dtype
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())  # a copy: the default state is the instance's own dict
+        state.pop("_lookup", None)  # rebuilt from vocabulary_hashes_ on first use
+        return state
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         state.setdefault("negation_cues", None)  # pickled before the option existed
         super().__setstate__(state)
@@ -132,7 +125,7 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         codes, hashes = pd.factorize(np.concatenate([b.hashes for b in blocks] or [np.empty(0, np.uint64)]))
         order = np.argsort(hashes)
         hashes = hashes[order]
-        codes = _inverse(order)[codes].astype(np.int32)
+        codes = inverse(order)[codes].astype(np.int32)
         maps = np.split(codes, np.cumsum([len(b.hashes) for b in blocks])[:-1]) if blocks else []
         keep = self._kept_columns(blocks, maps, len(hashes), len(docs))
         renumber = np.full(len(hashes), -1, dtype=np.int32)
@@ -147,19 +140,26 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
     def transform(self, raw_documents: Iterable[str]) -> sp.csr_matrix:
         check_is_fitted(self, "vocabulary_hashes_")
         docs = _as_list(raw_documents)
-        vocabulary = self.vocabulary_hashes_
-        last = max(len(vocabulary) - 1, 0)
-        rows, columns, counts = [], [], []
+        lookup = self._vocabulary_lookup()
+        entries = []
         for block in self._blocks(docs):  # whole texts each: a (row, column) pair is in one block
-            row, hashes = _window_hashes(*block)
-            at = np.minimum(np.searchsorted(vocabulary, hashes), last)
-            known = vocabulary[at] == hashes
+            row, hashes = window_hashes(*block)
+            at = lookup.get_indexer(hashes)
+            known = at >= 0
             # (row, column) packed in one integer: one sort orders and counts them, as CSR wants
             key, count = np.unique((row[known] << 32) | at[known], return_counts=True)
-            rows.append(key >> 32)
-            columns.append(key & 0xFFFFFFFF)
-            counts.append(count)
-        return self._weigh(self._csr(rows, columns, counts, len(docs)))
+            entries.append((key >> 32, key & 0xFFFFFFFF, count))
+        return self._weigh(self._csr(entries, sum(len(e[0]) for e in entries), len(docs)))
+
+    def _vocabulary_lookup(self) -> pd.Index:
+        """The vocabulary as a hash table: six times faster to search than the sorted array."""
+        vocabulary = self.vocabulary_hashes_
+        built = self.__dict__.get("_lookup")
+        if built is None or built[0] is not vocabulary:  # none yet, or fitted again since
+            lookup = pd.Index(vocabulary, copy=False)
+            lookup.get_indexer(vocabulary[:1])  # fills the table here, not while threads share it
+            built = self._lookup = (vocabulary, lookup)
+        return built[1]
 
     # -- parameters -----------------------------------------------------------------------------
 
@@ -167,7 +167,7 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         if self.analyzer not in ANALYZERS:
             raise ValueError(f"analyzer must be one of {ANALYZERS}, got {self.analyzer!r}")
         low, high = self.ngram_range
-        if not 1 <= low <= high <= len(_ORDER_SALT):
+        if not 1 <= low <= high <= ORDERS:
             raise ValueError(f"ngram_range must be (low, high), 1 <= low <= high <= 32: {self.ngram_range}")
         if self.strip_accents not in (None, "ascii", "unicode"):
             raise ValueError(f"strip_accents must be None, 'ascii' or 'unicode', got {self.strip_accents!r}")
@@ -185,7 +185,7 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
             raise ValueError(f"negation_cues must be a collection of words, {where}")
 
     def _kept_columns(
-        self, blocks: list[_Counted], maps: list[np.ndarray], n_terms: int, n_docs: int
+        self, blocks: list[Counted], maps: list[np.ndarray], n_terms: int, n_docs: int
     ) -> np.ndarray:
         """Vocabulary indices left after document-frequency and ``max_features`` pruning."""
         df = np.zeros(n_terms, dtype=np.int64)
@@ -222,8 +222,8 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
             doc = strip_accents_ascii(doc)
         return doc
 
-    def _counted(self, docs: list[str]) -> list[_Counted]:
-        return [_count_block(*_window_hashes(*block)) for block in self._blocks(docs)]
+    def _counted(self, docs: list[str]) -> list[Counted]:
+        return [count_block(*window_hashes(*block)) for block in self._blocks(docs)]
 
     def _blocks(self, docs: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, int, int, bool]]:
         """Blocks of ``(symbols, boundary, row, low, high, whole_short)``, whole texts each.
@@ -281,45 +281,40 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
 
     # -- counts to weights ----------------------------------------------------------------------
 
-    def _assemble(self, blocks: list[_Counted], maps: list[np.ndarray], n_docs: int) -> sp.csr_matrix:
+    def _assemble(self, blocks: list[Counted], maps: list[np.ndarray], n_docs: int) -> sp.csr_matrix:
         """The documents' counts; ``maps[i]`` takes block i's n-gram ids to columns (-1: dropped).
 
-        Entries come sorted by row, then by hash; columns follow hash order, so the matrix is
-        built in CSR form directly, with sorted indices. Each block is released once copied.
+        Entries come sorted by row, then by hash, and columns follow hash order. Each block is
+        released once copied.
         """
         nnz = sum(int(np.count_nonzero(m[b.ids] >= 0)) for b, m in zip(blocks, maps, strict=True))
+
+        def entries() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+            while blocks:
+                block, to_column = blocks.pop(0), maps.pop(0)
+                column = to_column[block.ids]
+                kept = column >= 0
+                yield block.rows[kept], column[kept], block.counts[kept]
+
+        return self._csr(entries(), nnz, n_docs)
+
+    def _csr(
+        self, entries: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], nnz: int, n_docs: int
+    ) -> sp.csr_matrix:
+        """The count matrix of ``nnz`` (rows, columns, counts) entries sorted by row, then column."""
         n_columns = len(self.vocabulary_hashes_)
         index = np.int32 if max(nnz, n_columns) < 2**31 else np.int64
         indices, data = np.empty(nnz, dtype=index), np.empty(nnz, dtype=self.dtype)
         per_row = np.zeros(n_docs, dtype=np.int64)
         at = 0
-        while blocks:
-            block, to_column = blocks.pop(0), maps.pop(0)
-            column = to_column[block.ids]
-            kept = column >= 0
-            n = int(np.count_nonzero(kept))
-            indices[at : at + n] = column[kept]
-            data[at : at + n] = block.counts[kept]
-            rows = block.rows[kept]
-            if n:  # a block holds consecutive rows
+        for rows, columns, counts in entries:
+            indices[at : at + len(rows)] = columns
+            data[at : at + len(rows)] = counts
+            if len(rows):  # sorted, and a block holds consecutive rows
                 per_row[rows[0] : rows[-1] + 1] += np.bincount(rows - rows[0])
-            at += n
+            at += len(rows)
         indptr = np.r_[0, np.cumsum(per_row)].astype(index)
         matrix = sp.csr_matrix((data, indices, indptr), shape=(n_docs, n_columns))
-        matrix.has_sorted_indices = True
-        return matrix
-
-    def _csr(
-        self, rows: list[np.ndarray], columns: list[np.ndarray], counts: list[np.ndarray], n_docs: int
-    ) -> sp.csr_matrix:
-        """The count matrix of (row, column, count) entries sorted by row, then column."""
-        row = np.concatenate(rows) if rows else np.empty(0, np.int64)
-        n_columns = len(self.vocabulary_hashes_)
-        index = np.int32 if max(len(row), n_columns) < 2**31 else np.int64
-        indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=n_docs))].astype(index)
-        column = np.concatenate(columns).astype(index) if columns else np.empty(0, index)
-        data = np.concatenate(counts).astype(self.dtype) if counts else np.empty(0, self.dtype)
-        matrix = sp.csr_matrix((data, column, indptr), shape=(n_docs, n_columns))
         matrix.has_sorted_indices = True
         return matrix
 
@@ -331,82 +326,6 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
         X.data *= self.idf_[X.indices]
         inplace_csr_row_normalize_l2(X)  # what normalize(X) runs, without its per-call checks
         return X
-
-
-class _Counted:
-    """One block's distinct n-grams (``hashes``) and its (row, n-gram id, count) entries."""
-
-    __slots__ = ("counts", "hashes", "ids", "rows")
-
-    def __init__(self, hashes: np.ndarray, ids: np.ndarray, rows: np.ndarray, counts: np.ndarray) -> None:
-        self.hashes, self.ids, self.rows, self.counts = hashes, ids, rows, counts
-
-
-def _count_block(rows: np.ndarray, hashes: np.ndarray) -> _Counted:
-    """Count a block's (row, n-gram hash) pairs."""
-    codes, distinct = pd.factorize(hashes)  # a hash table: linear time, unlike sorting
-    order = np.argsort(distinct)  # ids in hash order, so each row's entries come out sorted
-    ids = _inverse(order)[codes]
-    # (row, id) pairs packed in one integer, so one sort counts them
-    first_row = rows[0] if len(rows) else 0
-    key = ((rows - first_row) << 32) | ids
-    key.sort()
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.empty(0, np.int64)
-    unique_keys = key[starts]
-    counts = np.diff(np.r_[starts, len(key)])
-    # 32 bits each: every block's entries are kept until the vocabulary is known
-    return _Counted(
-        distinct[order],
-        (unique_keys & 0xFFFFFFFF).astype(np.int32),
-        ((unique_keys >> 32) + first_row).astype(np.int32),
-        counts.astype(np.int32),
-    )
-
-
-def _inverse(order: np.ndarray) -> np.ndarray:
-    """The permutation undoing ``order``: position of each original index in sorted order."""
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(len(order))
-    return inverse
-
-
-def _window_hashes(
-    symbols: np.ndarray,
-    boundary: np.ndarray,
-    position_row: np.ndarray,
-    low: int,
-    high: int,
-    whole_short: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Row and hash of every window of ``low``..``high`` symbols that crosses no boundary.
-
-    With ``whole_short``, a segment shorter than ``low`` counts once as a whole (char_wb's rule
-    for short words).
-    """
-    n = len(symbols)
-    h = np.zeros(n, dtype=np.uint64)
-    crosses = np.zeros(n, dtype=bool)
-    starts_segment = np.r_[True, boundary[:-1]] if whole_short else None
-    out_rows, out_hashes = [], []
-    for order in range(1, high + 1):
-        m = n - order + 1
-        if m <= 0:
-            break
-        h = h[:m] * _MULTIPLIER + symbols[order - 1 :]
-        crosses = crosses[:m] | boundary[order - 1 :]
-        if order >= low:
-            ok = ~crosses
-        elif whole_short:
-            # the whole segment: starts a segment and is followed by its separator
-            ok = ~crosses & starts_segment[:m] & np.r_[boundary[order:], False]
-        else:
-            continue
-        where = np.flatnonzero(ok)
-        out_rows.append(position_row[where])
-        out_hashes.append(h[where] ^ _ORDER_SALT[order - 1])
-    if not out_rows:
-        return np.empty(0, np.int64), np.empty(0, np.uint64)
-    return np.concatenate(out_rows), np.concatenate(out_hashes)
 
 
 def _as_list(raw_documents: Iterable[str]) -> list[str]:

@@ -15,6 +15,10 @@ process; parsing then carries on in memory, so the cache never fails a run.
 A service sees texts without end, so there the memory layer is a bounded LRU
 (``bounded_parses``), and parsing is not serialized: up to ``pipelines`` threads parse at once,
 each with a pipeline of its own, while cached texts are answered without waiting on them.
+Every new word adds strings to a pipeline's vocabulary for good; a bounded pipeline keeps those
+of the first texts it parses, up to ``vocabulary_strings`` (plus one batch's), so common words
+are found rather than made anew for every request (that halves parse time), and parses later
+texts in a memory zone that forgets their strings.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ _DISK_LOCK = threading.Lock()  # one SQLite connection per process, used by one 
 _POOLS: dict[str, _Pool] = {}
 _MEMORY_TEXTS: int | None = None  # set by serve_parses; None: keep every parse (a search)
 _POOL_SIZE = 1  # a search: threads refitting members wait and find each other's parses
+_VOCABULARY_STRINGS = 0  # set by bounded_parses: strings a bounded pipeline may keep
 BATCH_SIZE = 256
 DISK_CACHE_FILE = "spacy-parses.sqlite"
 
@@ -153,6 +158,7 @@ class _Pool:
         self.idle: queue.LifoQueue[Any] = queue.LifoQueue()
         self.loaded = 0
         self.lock = threading.Lock()
+        self.base: dict[int, int] = {}  # strings in each pipeline's vocabulary when first lent
 
     @contextlib.contextmanager
     def borrow(self) -> Iterator[Any]:
@@ -161,12 +167,18 @@ class _Pool:
             self.loaded += grow
         if grow:  # the first is the shared one; more are copies of it for other threads
             nlp = load_pipeline(self.lang, self.model) if self.loaded == 1 else _load(self.lang, self.model)
+            self.base[id(nlp)] = len(nlp.vocab.strings)
         else:
             nlp = self.idle.get()
         try:
             yield nlp
         finally:
             self.idle.put(nlp)
+
+    def keeps_strings(self, nlp: Any) -> bool:
+        """Whether strings that ``nlp`` parses now stay in its vocabulary (unbounded, or room left)."""
+        grown = len(nlp.vocab.strings) - self.base[id(nlp)]
+        return _MEMORY_TEXTS is None or grown < _VOCABULARY_STRINGS
 
 
 def _pool(lang: str, model: str | None) -> _Pool:
@@ -178,26 +190,27 @@ def _pool(lang: str, model: str | None) -> _Pool:
 
 
 @contextlib.contextmanager
-def bounded_parses(max_texts: int, pipelines: int) -> Iterator[None]:
-    """Within the block, keep the ``max_texts`` most recently used parses per pipeline in memory
-    and let up to ``pipelines`` threads parse at once (each with its own copy of the pipeline)."""
-    global _MEMORY_TEXTS, _POOL_SIZE
-    if max_texts < 0 or pipelines < 1:
+def bounded_parses(max_texts: int, pipelines: int, vocabulary_strings: int = 0) -> Iterator[None]:
+    """Within the block, keep the ``max_texts`` most recently used parses per pipeline in memory,
+    let up to ``pipelines`` threads parse at once (each with its own copy of the pipeline), and
+    let each pipeline's vocabulary grow by about ``vocabulary_strings`` strings at most."""
+    if max_texts < 0 or pipelines < 1 or vocabulary_strings < 0:
         raise ValueError(
-            f"bounded_parses: max_texts must be >= 0 and pipelines >= 1, got {max_texts} and {pipelines}"
+            "bounded_parses: max_texts and vocabulary_strings must be >= 0 and pipelines >= 1, "
+            f"got {max_texts}, {vocabulary_strings} and {pipelines}"
         )
-    before = _MEMORY_TEXTS, _POOL_SIZE
-    _configure(max_texts, pipelines)
+    before = _MEMORY_TEXTS, _POOL_SIZE, _VOCABULARY_STRINGS
+    _configure(max_texts, pipelines, vocabulary_strings)
     try:
         yield
     finally:
         _configure(*before)
 
 
-def _configure(max_texts: int | None, pipelines: int) -> None:
-    global _MEMORY_TEXTS, _POOL_SIZE
+def _configure(max_texts: int | None, pipelines: int, vocabulary_strings: int) -> None:
+    global _MEMORY_TEXTS, _POOL_SIZE, _VOCABULARY_STRINGS
     with _CACHE_LOCK:
-        _MEMORY_TEXTS, _POOL_SIZE = max_texts, pipelines
+        _MEMORY_TEXTS, _POOL_SIZE, _VOCABULARY_STRINGS = max_texts, pipelines, vocabulary_strings
         _POOLS.clear()
         for cache in _PARSES.values():
             _trim(cache)
@@ -237,14 +250,15 @@ def parse_texts(texts: Sequence[str], lang: str, model: str | None) -> list[Pars
     found = _recall(key, texts)
     missing = list(dict.fromkeys(t for t in texts if t not in found))
     if missing:
-        with _pool(lang, model).borrow() as nlp:
+        pool = _pool(lang, model)
+        with pool.borrow() as nlp:
             found.update(_recall(key, missing))  # parsed by another thread meanwhile
             missing = [t for t in missing if t not in found]
-            found.update(_parse_missing(key, nlp, missing))
+            found.update(_parse_missing(key, nlp, missing, keep_strings=pool.keeps_strings(nlp)))
     return [found[t] for t in texts]
 
 
-def _parse_missing(key: str, nlp: Any, missing: list[str]) -> dict[str, Parse]:
+def _parse_missing(key: str, nlp: Any, missing: list[str], keep_strings: bool) -> dict[str, Parse]:
     """Parses of ``missing``, from the disk layer or spaCy, remembered in both layers."""
     disk = _DISK
     new: dict[str, Parse] = {}
@@ -256,9 +270,9 @@ def _parse_missing(key: str, nlp: Any, missing: list[str]) -> dict[str, Parse]:
             missing = [t for t in missing if t not in new]
     if missing:
         log.debug("spaCy %s: parsing %d new texts", key, len(missing))
-        # Bounded (a service): forget the strings these texts add to the vocabulary, which
-        # otherwise grows with every new word or number served.
-        zone = nlp.memory_zone() if _MEMORY_TEXTS is not None else contextlib.nullcontext()
+        # A memory zone forgets the strings these texts add to the vocabulary, which otherwise
+        # grows with every new word or number served.
+        zone = contextlib.nullcontext() if keep_strings else nlp.memory_zone()
         with zone:
             parsed = {
                 text: to_parse(doc)
