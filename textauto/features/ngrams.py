@@ -31,6 +31,8 @@ from textauto.features.ngram_hashing import ORDERS, Counted, count_block, invers
 ANALYZERS = ("word", "char", "char_wb")
 BLOCK_SYMBOLS = 1 << 20  # symbols hashed together: large enough for numpy, small enough for the cache
 CATEGORIZE_TOKENS = 10_000
+# Fewer n-grams than this are looked up by binary search: the hash table's per-call cost is more.
+HASH_LOOKUP_NGRAMS = 512
 _WHITE_SPACES = re.compile(r"\s\s+")  # as scikit-learn normalizes text before character n-grams
 # Ends each segment: a lone surrogate, which is not valid text (lone surrogates in the input are
 # read as U+FFFD first, so no text holds one).
@@ -55,7 +57,9 @@ def _negated_tokens(doc: str, pattern: re.Pattern[str], cues: frozenset[str]) ->
     return tokens
 
 
-class NgramTfidf(TransformerMixin, BaseEstimator):
+# auto_wrap_output_keys=None: no set_output wrapper around transform (whose output is sparse), as
+# scikit-learn's own text vectorizers have none.
+class NgramTfidf(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """TF-IDF of word or character n-grams; the options mean what they mean in ``TfidfVectorizer``.
 
     ``analyzer``: ``"word"`` (tokens from ``token_pattern``), ``"char"`` (n-grams over the text
@@ -140,16 +144,23 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
     def transform(self, raw_documents: Iterable[str]) -> sp.csr_matrix:
         check_is_fitted(self, "vocabulary_hashes_")
         docs = _as_list(raw_documents)
-        lookup = self._vocabulary_lookup()
         entries = []
         for block in self._blocks(docs):  # whole texts each: a (row, column) pair is in one block
             row, hashes = window_hashes(*block)
-            at = lookup.get_indexer(hashes)
+            at = self._columns(hashes)
             known = at >= 0
             # (row, column) packed in one integer: one sort orders and counts them, as CSR wants
             key, count = np.unique((row[known] << 32) | at[known], return_counts=True)
             entries.append((key >> 32, key & 0xFFFFFFFF, count))
         return self._weigh(self._csr(entries, sum(len(e[0]) for e in entries), len(docs)))
+
+    def _columns(self, hashes: np.ndarray) -> np.ndarray:
+        """The column of each n-gram hash, -1 where it is not in the vocabulary."""
+        vocabulary = self.vocabulary_hashes_
+        if len(hashes) >= HASH_LOOKUP_NGRAMS:
+            return self._vocabulary_lookup().get_indexer(hashes)
+        at = np.minimum(np.searchsorted(vocabulary, hashes), len(vocabulary) - 1)
+        return np.where(vocabulary[at] == hashes, at, -1)
 
     def _vocabulary_lookup(self) -> pd.Index:
         """The vocabulary as a hash table: six times faster to search than the sorted array."""
@@ -313,7 +324,8 @@ class NgramTfidf(TransformerMixin, BaseEstimator):
             if len(rows):  # sorted, and a block holds consecutive rows
                 per_row[rows[0] : rows[-1] + 1] += np.bincount(rows - rows[0])
             at += len(rows)
-        indptr = np.r_[0, np.cumsum(per_row)].astype(index)
+        indptr = np.zeros(n_docs + 1, dtype=index)
+        np.cumsum(per_row, out=indptr[1:])
         matrix = sp.csr_matrix((data, indices, indptr), shape=(n_docs, n_columns))
         matrix.has_sorted_indices = True
         return matrix

@@ -20,7 +20,8 @@ PLACEHOLDERS = {"n": "<num>", "u": "<url>", "e": "<email>"}
 TOKEN_PATTERN = r"(?u)\S+"
 
 
-class SpacyTokens(TransformerMixin, BaseEstimator):
+# auto_wrap_output_keys=None: no set_output wrapper around transform, whose output is texts.
+class SpacyTokens(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Map each text to a space-separated stream of normalized tokens.
 
     Uses ``spacy.blank(lang)`` with the lookup lemmatizer, or the trained pipeline ``model``
