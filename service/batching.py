@@ -3,10 +3,12 @@
 A model predicts a batch of texts many times faster per text than one text at a time (its
 per-call work is paid once). Requests wait in a queue; one task forms batches and worker
 threads predict them while the next one gathers, so under load a batch holds whatever arrived
-meanwhile. A batch closes when it holds ``max_texts`` texts, when its first request has waited
-``max_wait`` seconds, or at once when the previous batch held a single request (nobody else is
-sending: a lone client is not kept waiting). Each request gets its own rows back; a batch that
-fails is predicted again request by request, so an error reaches only the request causing it.
+meanwhile. A batch closes when it holds ``max_texts`` texts, ``max_wait`` seconds after a thread
+became free for it (time for the clients just answered to send their next requests, else
+batches alternate between two halves of the clients), or at once when the previous batch held
+a single request (nobody else is sending: a lone client is not kept waiting). Each request gets
+its own rows back; a batch that fails is predicted again request by request, so an error reaches
+only the request causing it.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ class MicroBatcher:
     async def _gather(self) -> list[_Waiting]:
         batch: list[_Waiting] = []
         n = 0
-        deadline = self._queue[0].arrived + self.max_wait
+        deadline = time.perf_counter() + self.max_wait
         while True:
             while self._queue and (not batch or n + len(self._queue[0].texts) <= self.max_texts):
                 batch.append(self._queue.popleft())

@@ -50,7 +50,9 @@ class ServiceSettings(BaseSettings):
         description="Longest a request waits for others to share its model call; 0 turns batching off.",
     )
     inference_threads: int = Field(
-        default=2, ge=1, description="Model calls a worker runs at once, each in a thread of its own."
+        default=1,
+        ge=1,
+        description="Model calls a worker runs at once, each in a thread of its own (they share one GIL).",
     )
     shutdown_timeout: float = Field(
         default=30.0, gt=0, description="Seconds in-flight requests get to finish after SIGTERM."

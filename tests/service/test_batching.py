@@ -89,6 +89,25 @@ def test_a_lone_request_is_not_kept_waiting():
     assert max(asyncio.run(one_after_another())) < 0.25  # far below the 0.5 s wait
 
 
+def test_requests_sent_just_after_a_call_ends_join_the_one_waiting_for_it():
+    """The wait runs from when the model is free, not from when the first waiting request came:
+    clients just answered have time to send again, and their requests share the next call."""
+    calls: list[list[str]] = []
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(echo(calls, delay=0.2), max_texts=64, max_wait=0.3)
+        batcher.start()
+        busy = asyncio.gather(batcher.predict(["a"]), batcher.predict(["b"]))  # one call, to 0.2 s
+        await asyncio.sleep(0.01)
+        early = asyncio.ensure_future(batcher.predict(["early"]))  # waits while the model is busy
+        await asyncio.sleep(0.34)  # 0.35 s: past early's arrival + 0.3 s, before 0.2 s + 0.3 s
+        await asyncio.gather(busy, early, batcher.predict(["late"]))
+        await batcher.stop()
+
+    asyncio.run(scenario())
+    assert calls == [["a", "b"], ["early", "late"]]
+
+
 def samples(client: TestClient, name: str) -> dict[tuple, float]:
     return {
         tuple(sorted(s.labels.items())): s.value

@@ -94,7 +94,7 @@ def test_sigterm_lets_in_flight_requests_finish_then_exits(trained_bundle, tmp_p
     env = {
         "TEXTAUTO_MAX_TEXTS": "256",
         "TEXTAUTO_MAX_BODY_BYTES": str(8 * 2**20),
-        "TEXTAUTO_SHUTDOWN_TIMEOUT": "20",
+        "TEXTAUTO_SHUTDOWN_TIMEOUT": "60",
     }
     heavy = {
         "texts": [f"parcel {i} " + "where is my refund for the broken blender " * 400 for i in range(256)]
@@ -105,7 +105,7 @@ def test_sigterm_lets_in_flight_requests_finish_then_exits(trained_bundle, tmp_p
         with ThreadPoolExecutor(4) as pool:
             started = time.monotonic()
             answers = [
-                pool.submit(httpx.post, f"{base}/v1/predict", json=heavy, timeout=30) for _ in range(4)
+                pool.submit(httpx.post, f"{base}/v1/predict", json=heavy, timeout=60) for _ in range(4)
             ]
             time.sleep(0.3)
             assert not any(a.done() for a in answers), "requests finished before SIGTERM: make them heavier"
@@ -113,7 +113,7 @@ def test_sigterm_lets_in_flight_requests_finish_then_exits(trained_bundle, tmp_p
             assert [a.result().status_code for a in answers] == [200] * 4
             assert all(len(a.result().json()["predictions"]) == 256 for a in answers)
         # uvicorn re-raises the signal it handled once it has shut down cleanly
-        assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
-        assert time.monotonic() - started < 20
+        assert proc.wait(timeout=60) in (0, -signal.SIGTERM)
+        assert time.monotonic() - started < 60
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{base}/healthz", timeout=2)
