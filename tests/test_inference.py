@@ -14,7 +14,7 @@ from textauto.components import BuildContext
 from textauto.config import SpaceConfig
 from textauto.ensemble import EnsembleClassifier
 from textauto.features import REPRESENTATIONS
-from textauto.inference import predict_proba
+from textauto.inference import predict_proba, share_equal_featurizers
 from textauto.space import build_pipeline
 
 SPACE = SpaceConfig()
@@ -82,3 +82,20 @@ def test_an_ensemble_with_shared_featurizers_answers_as_with_copies_and_text_by_
     one_by_one = np.vstack([ensemble.predict_proba(new[i : i + 1]) for i in range(len(new))])
     assert np.allclose(one_by_one, expected, rtol=0, atol=1e-12)
     assert np.array_equal(ensemble.predict(new), ensemble.classes_[expected.argmax(axis=1)])
+
+
+def test_featurizers_fitted_alike_in_several_members_become_one_with_the_same_answers(split):
+    """A loaded bundle's members hold separate copies of equal featurizers; sharing them keeps
+    every answer and leaves featurizers that differ apart."""
+    X, y, new = split
+    members = [("a", built("word+char", "linear_svc", 4, 3)), ("b", built("word+char", "ridge", 4, 3))]
+    ensemble = EnsembleClassifier([*members, ("d", built("char", "complement_nb", 6, 3))]).fit(X, y)
+    ensemble.estimators_ = [(name, copy.deepcopy(model)) for name, model in ensemble.estimators_]
+    expected = ensemble.predict_proba(new)
+    (_, a), (_, b), (_, d) = ensemble.estimators_
+    assert a[0] is not b[0]
+
+    assert share_equal_featurizers(ensemble) == 1
+    assert a[0] is b[0] and d[0] is not a[0]
+    assert np.array_equal(ensemble.predict_proba(new), expected)
+    assert share_equal_featurizers(ensemble) == 0

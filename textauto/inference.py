@@ -11,6 +11,8 @@ transforms once per batch, and linear classifiers score with the same product th
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -139,6 +141,47 @@ def linear_scores(X: sp.csr_matrix, coef: np.ndarray) -> np.ndarray:
 def scaled_columns(X: sp.csr_matrix, factors: np.ndarray) -> sp.csr_matrix:
     """``X.multiply(factors)`` for a row of column factors, without its broadcasting machinery."""
     return sp.csr_matrix((X.data * factors[X.indices], X.indices, X.indptr), shape=X.shape)
+
+
+def share_equal_featurizers(model: Any) -> int:
+    """Make featurizers fitted alike in several members of ``model`` one object; returns how many
+    were replaced.
+
+    Members refit apart often hold equal featurizers (the same word n-grams beside different
+    character ones): once shared, they transform once per batch and are held in memory once.
+    Equal means the same pickled state, so the outputs are the same.
+    """
+    first: dict[bytes, Any] = {}
+    replaced = 0
+
+    def visit(step: Any) -> None:
+        nonlocal replaced
+        for pairs, count in _featurizer_lists(step):
+            for i, (name, inner) in enumerate(pairs[:count]):
+                if isinstance(inner, str) or inner is None:  # "passthrough", "drop"
+                    continue
+                digest = hashlib.sha256(pickle.dumps(inner, protocol=pickle.HIGHEST_PROTOCOL)).digest()
+                if digest in first and first[digest] is not inner:
+                    pairs[i] = (name, first[digest])
+                    replaced += 1
+                else:
+                    first.setdefault(digest, inner)
+                    visit(inner)
+
+    visit(model)
+    return replaced
+
+
+def _featurizer_lists(step: Any) -> list[tuple[list[tuple[str, Any]], int]]:
+    """The lists of (name, step) pairs under ``step`` whose first ``count`` are featurizers."""
+    if isinstance(step, Pipeline) and isinstance(step.steps, list):
+        return [(step.steps, len(step.steps) - 1)]  # all but the classifier
+    if isinstance(step, FeatureUnion) and isinstance(step.transformer_list, list):
+        return [(step.transformer_list, len(step.transformer_list))]
+    members = getattr(step, "estimators_", None)  # an ensemble: featurizers inside its members
+    if isinstance(members, list):
+        return [pairs for _, member in members for pairs in _featurizer_lists(member)]
+    return []
 
 
 def predict_proba(model: Any, X: Any) -> np.ndarray:

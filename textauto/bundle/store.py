@@ -18,7 +18,7 @@ import pandas as pd
 from textauto.bundle.files import resolve, write_files
 from textauto.bundle.model_file import MODEL_FILE, UntrustedTypes, build_model, dump_model, untrusted_types
 from textauto.exceptions import BundleError
-from textauto.inference import predict_proba
+from textauto.inference import predict_proba, share_equal_featurizers
 
 MANIFEST_FILE = "manifest.json"
 LEADERBOARD_FILE = "leaderboard.csv"
@@ -237,4 +237,5 @@ def load(path: str | Path) -> Model:
     except UntrustedTypes:
         refuse_untrusted(files[MODEL_FILE], source)  # names them
         raise
+    share_equal_featurizers(model)
     return Model(model, manifest, path)
