@@ -131,7 +131,7 @@ def run_bundle(name: str, bundle: str, pool: list[str], args: argparse.Namespace
         cells: dict[tuple, list[Cell]] = {}
         with running(t_cmd, t_url, t_env), running(b_cmd, b_url, b_env):
             for port, path in ((t_port, "/v1/predict"), (b_port, "/predict")):
-                asyncio.run(load(port, path, pool, 1, 16, 1.0))  # warm-up
+                asyncio.run(load(port, path, pool, 1, 16, 3.0))  # warm-up
             for _ in range(args.rounds):
                 for per_request, c in itertools.product((1, 16), args.concurrency):
                     for server, port, path in (
