@@ -4,11 +4,11 @@ A model predicts a batch of texts many times faster per text than one text at a 
 per-call work is paid once). Requests wait in a queue; one task forms batches and worker
 threads predict them while the next one gathers, so under load a batch holds whatever arrived
 meanwhile. A batch closes when it holds ``max_texts`` texts, ``max_wait`` seconds after a thread
-became free for it (time for the clients just answered to send their next requests, else
-batches alternate between two halves of the clients), or at once when the previous batch held
-a single request (nobody else is sending: a lone client is not kept waiting). Each request gets
-its own rows back; a batch that fails is predicted again request by request, so an error reaches
-only the request causing it.
+became free for it, or as soon as it holds as many requests as there were clients last time
+(the previous batch's requests and those left waiting): the clients just answered get time to
+send again, else batches alternate between two halves of them, and a lone client is never
+kept waiting. Each request gets its own rows back; a batch that fails is predicted again
+request by request, so an error reaches only the request causing it.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class MicroBatcher:
         self._free = asyncio.Semaphore(threads)
         self._calls: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
-        self._alone = True  # the last batch held one request
+        self._clients = 1  # the last batch's requests and those left waiting: who sends next
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="textauto-batcher")
@@ -107,14 +107,14 @@ class MicroBatcher:
                 batch.append(self._queue.popleft())
                 n += len(batch[-1].texts)
             left = deadline - time.perf_counter()
-            if self._queue or n >= self.max_texts or left <= 0 or self._alone:
+            if self._queue or n >= self.max_texts or left <= 0 or len(batch) >= self._clients:
                 break
             self._arrival.clear()
             try:
                 await asyncio.wait_for(self._arrival.wait(), left)
             except TimeoutError:
                 break
-        self._alone = len(batch) == 1
+        self._clients = len(batch) + len(self._queue)
         return batch
 
     async def _call(self, batch: list[_Waiting]) -> None:

@@ -108,6 +108,28 @@ def test_requests_sent_just_after_a_call_ends_join_the_one_waiting_for_it():
     assert calls == [["a", "b"], ["early", "late"]]
 
 
+def test_a_batch_closes_once_as_many_requests_wait_as_the_last_one_served():
+    """Two clients in turn: each call closes when both have sent again, not after the long wait."""
+    calls: list[list[str]] = []
+
+    async def two_clients() -> float:
+        batcher = MicroBatcher(echo(calls, delay=0.05), max_texts=64, max_wait=2.0)
+        batcher.start()
+
+        async def client(name: str) -> None:
+            for i in range(4):
+                await batcher.predict([f"{name}{i}"])
+
+        started = time.perf_counter()
+        await asyncio.gather(client("a"), client("b"))
+        await batcher.stop()
+        return time.perf_counter() - started
+
+    took = asyncio.run(two_clients())
+    assert took < 1.0  # four calls of 0.05 s; one full wait would be 2 s
+    assert calls == [[f"a{i}", f"b{i}"] for i in range(4)]
+
+
 def samples(client: TestClient, name: str) -> dict[tuple, float]:
     return {
         tuple(sorted(s.labels.items())): s.value
