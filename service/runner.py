@@ -8,16 +8,21 @@ and types, and the metrics directory.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import socket
+import sys
 import tempfile
 from pathlib import Path
 
 from pydantic import ValidationError
+from uvicorn.supervisors import Multiprocess
 
 from service.settings import ServiceSettings
 from textauto.bundle import spacy_pipeline, verify
 from textauto.exceptions import ConfigError
 
+log = logging.getLogger("uvicorn.error")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 OURS = ".textauto-metrics"  # marks a metrics directory textauto serve created
 
@@ -82,16 +87,60 @@ def serve(
         prepare_multiprocess_dir()
     if settings.metrics_port is not None:
         start_metrics_server(host, settings.metrics_port)
-    uvicorn.run(
-        "service.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,  # requests are counted in /metrics; a line per request costs throughput
-        timeout_graceful_shutdown=settings.shutdown_timeout,
-    )
+    options = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": log_level,
+        "access_log": False,  # requests are counted in /metrics; a line per request costs throughput
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
+    }
+    if workers > 1 and sys.platform.startswith("linux"):  # SO_REUSEPORT spreads connections there
+        held = listening_socket(host, port)  # the port, checked and kept while workers come and go
+        config = uvicorn.Config("service.app:app_from_env", **options)  # sets up uvicorn's logging
+        log.info("Uvicorn running on http://%s:%d, a listening socket per worker", host, port)
+        try:
+            SocketPerWorker(config, sockets=[]).run()
+        finally:
+            held.close()
+    else:
+        uvicorn.run("service.app:app_from_env", **options)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with SO_REUSEPORT: several can share the port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror})") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+class SocketPerWorker(Multiprocess):
+    """uvicorn's supervisor (restarts, signals, health checks), each worker listening on a socket
+    of its own, all bound to one port.
+
+    On one shared socket, the worker woken first accepts every pending connection: 16 clients
+    connecting together mostly landed on one of two workers. With a socket each, the kernel
+    spreads connections over the workers by their addresses. uvicorn hands ``sockets`` to each
+    worker it starts; here each start gets a new one.
+    """
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        return [listening_socket(self.config.host, self.config.port)]
+
+    @sockets.setter
+    def sockets(self, given: list[socket.socket]) -> None:
+        for sock in given:  # none: uvicorn's one shared socket is not made
+            sock.close()
 
 
 def start_metrics_server(host: str, port: int) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -31,6 +34,67 @@ def test_two_workers_count_every_request_exactly(trained_bundle, tmp_path):
     assert counter_value(text, "textauto_http_requests_total", **route) == N_REQUESTS
     assert counter_value(text, "textauto_predictions_total") == N_REQUESTS
     assert counter_value(text, "textauto_batch_size_texts_count") == N_REQUESTS
+
+
+LISTEN, ESTABLISHED = "0A", "01"  # TCP states as /proc/net/tcp writes them
+
+
+def sockets_by_process(parent: int, port: int, state: str) -> list[int]:
+    """TCP sockets on ``port`` in ``state`` held by each child of ``parent`` that holds any (Linux)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                inodes.add(f"socket:[{fields[9]}]")
+    counts = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) != parent:
+                continue
+            links = [os.readlink(fd) for fd in (stat.parent / "fd").iterdir()]
+        except OSError:  # gone meanwhile
+            continue
+        counts.append(sum(link in inodes for link in links))
+    return [n for n in counts if n]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads connections on Linux")
+def test_two_workers_share_connections_that_arrive_together(trained_bundle, tmp_path):
+    """16 keep-alive clients connecting at once are spread over both workers; on one shared
+    socket the worker woken first took them all."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    body = b'{"texts": ["hi"]}'
+    request = b"POST /v1/predict HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\n"
+    request += b"content-length: %d\r\n\r\n%s" % (len(body), body)
+    with running(serve_cmd(trained_bundle, port, 2), f"{base}/readyz", log=tmp_path / "serve.log") as proc:
+        deadline = time.monotonic() + 60  # /readyz answers once the first worker is up
+        while len(sockets_by_process(proc.pid, port, LISTEN)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(16)]  # a burst
+        try:
+            for client in clients:
+                client.sendall(request)
+            answers = [client.recv(65536).split(b"\r\n", 1)[0] for client in clients]
+            assert answers == [b"HTTP/1.1 200 OK"] * 16
+            per_worker = sockets_by_process(proc.pid, port, ESTABLISHED)
+        finally:
+            for client in clients:
+                client.close()
+    assert sum(per_worker) == 16 and len(per_worker) == 2, per_worker
+
+
+def test_serve_with_workers_refuses_a_port_in_use_in_one_line(trained_bundle):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            serve_cmd(trained_bundle, port, 2), capture_output=True, text=True, timeout=120
+        )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
 def test_serve_refuses_a_missing_bundle(tmp_path):
