@@ -98,6 +98,7 @@ def serve(
     }
     if workers > 1 and sys.platform.startswith("linux"):  # SO_REUSEPORT spreads connections there
         held = listening_socket(host, port)  # the port, checked and kept while workers come and go
+        options["port"] = port = held.getsockname()[1]  # --port 0: the one the system chose
         config = uvicorn.Config("service.app:app_from_env", **options)  # sets up uvicorn's logging
         log.info("Uvicorn running on http://%s:%d, a listening socket per worker", host, port)
         try:
