@@ -10,6 +10,7 @@ import resource
 import socket
 import subprocess
 import sys
+import threading
 import time
 import warnings
 
@@ -19,6 +20,7 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
+import textauto.study
 from tests.conftest import DEMO_TRAIN, read_demo, write_csv
 from textauto import AutoTextClassifier
 from textauto.bundle import LEADERBOARD_FILE, STUDY_FILE
@@ -140,6 +142,22 @@ def _trial_in_another_process(storage: str, heartbeat: Heartbeat, worker: str):
             return proc
         time.sleep(0.1)
     raise AssertionError(f"{worker} did not start its trial")
+
+
+def test_resume_fails_a_trial_never_tagged_by_its_worker_but_not_one_tagged_meanwhile(tmp_path, monkeypatch):
+    """A run killed between Optuna creating a trial and the objective tagging its worker leaves
+    it RUNNING with no worker; resume fails it once it stays untagged, not a live one's."""
+    monkeypatch.setattr(textauto.study, "UNTAGGED_SECONDS", 0.5)
+    study, _ = create_study(f"sqlite:///{tmp_path / 's.db'}", "s", "maximize", seed=0, pruning=False)
+    orphan = study.ask()  # its process died before the objective ran
+    starting = study.ask()  # a live worker's, tagged a moment later
+    here = f"{socket.gethostname()}:{os.getpid()}"
+    tagger = threading.Timer(0.1, starting.set_user_attr, ("worker", here))
+    tagger.start()
+    assert fail_interrupted_trials(study) == 1
+    tagger.join()
+    states = {t.number: t.state for t in study.trials}
+    assert states[orphan.number] == TrialState.FAIL and states[starting.number] == TrialState.RUNNING
 
 
 def test_resume_fails_only_trials_that_are_dead_and_queues_stale_ones_again(tmp_path):

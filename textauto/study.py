@@ -21,6 +21,8 @@ from textauto.exceptions import ConfigError
 # tables exist.
 SCHEMA_ATTEMPTS = 5
 SCHEMA_RETRY_SECONDS = 0.5
+# A live worker tags its trial within this of Optuna creating it (the sampler draws first).
+UNTAGGED_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -182,8 +184,20 @@ def fail_interrupted_trials(study: optuna.Study) -> int:
     here = socket.gethostname()
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     dead = [t.number for t in running if _dead_here(t.user_attrs.get("worker"), here)]
+    dead += _never_tagged(study, {t.number for t in running if "worker" not in t.user_attrs})
     fail_with_note(study, dead, "failed: the run was interrupted while it ran (resumed after)")
     return len(dead)
+
+
+def _never_tagged(study: optuna.Study, untagged: set[int]) -> list[int]:
+    """Of the RUNNING trials ``untagged`` by a worker, those still untagged ``UNTAGGED_SECONDS``
+    later: their process died between Optuna creating them and the objective's first step
+    (tagging its worker), for a live one gets there once its sampler has drawn."""
+    if not untagged:
+        return []
+    time.sleep(UNTAGGED_SECONDS)
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return sorted(t.number for t in running if t.number in untagged and "worker" not in t.user_attrs)
 
 
 def _dead_here(worker: str | None, host: str) -> bool:
