@@ -38,9 +38,9 @@ def measure(name: str, features: str, classifier: str) -> dict[str, float]:
     from sklearn.naive_bayes import ComplementNB
     from sklearn.svm import LinearSVC
 
+    from textauto.cost.memory import FeatureSizer
     from textauto.features.ngrams import NgramTfidf
     from textauto.features.tfidf import WORD_TOKEN_PATTERN
-    from textauto.sizing import FeatureSizer
 
     warnings.simplefilter("ignore")
     train = pd.read_parquet(DATA / name / "train.parquet")

@@ -19,9 +19,9 @@ import pandas as pd
 from lightgbm import LGBMClassifier
 from sklearn.svm import LinearSVC
 
-from textauto.classifiers import LIGHTGBM_MAX_BIN
 from textauto.features.ngrams import NgramTfidf
 from textauto.features.tfidf import WORD_TOKEN_PATTERN
+from textauto.space.classifiers import LIGHTGBM_MAX_BIN
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 SIZES = {

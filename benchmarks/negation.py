@@ -22,9 +22,10 @@ from optuna.trial import FixedTrial
 from sklearn.exceptions import ConvergenceWarning
 
 from textauto.components import BuildContext
-from textauto.config import RunConfig, ValidationConfig
-from textauto.space import PORTFOLIO, build_pipeline
-from textauto.validation import plan_validation
+from textauto.config import RunConfig
+from textauto.space.build import PORTFOLIO, build_pipeline
+from textauto.validation.config import ValidationConfig
+from textauto.validation.splits import plan_validation
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 PIPELINES = {"word+char + linear_svc": PORTFOLIO[2], "word + nbsvm": PORTFOLIO[1]}

@@ -20,12 +20,12 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.naive_bayes import ComplementNB
 from sklearn.svm import LinearSVC
 
-from textauto.config import ValidationConfig
 from textauto.features.ngrams import NgramTfidf
 from textauto.features.tfidf import WORD_TOKEN_PATTERN
-from textauto.nbsvm import NBSVMClassifier
-from textauto.phrases import phrase_groups
-from textauto.validation import plan_validation
+from textauto.space.nbsvm import NBSVMClassifier
+from textauto.validation.config import ValidationConfig
+from textauto.validation.phrases import phrase_groups
+from textauto.validation.splits import plan_validation
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sst2"
 

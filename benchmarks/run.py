@@ -77,8 +77,8 @@ def baseline_validation(data: Path, manifest: dict) -> float:
 
     from textauto.config import RunConfig
     from textauto.data import load_dataset
-    from textauto.metrics import METRICS
-    from textauto.validation import plan_validation
+    from textauto.validation.metrics import METRICS
+    from textauto.validation.splits import plan_validation
 
     cfg = RunConfig.model_validate(manifest["config"])
     d = load_dataset(data / "train.parquet")

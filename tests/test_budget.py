@@ -6,7 +6,7 @@ import pytest
 
 
 def test_cost_model_predicts_from_timed_folds_and_priors():
-    from textauto.budget import SAFETY, CostModel
+    from textauto.cost.budget import SAFETY, CostModel
 
     costs = CostModel(train_fraction=0.8, n_folds=5)
     assert costs.expected({"representation": "word", "classifier": "linear_svc"}) is None
@@ -56,7 +56,7 @@ def test_cost_model_predicts_from_timed_folds_and_priors():
 def test_a_classifier_fit_is_priced_by_the_features_it_is_given():
     """20newsgroups: an SGD on char_wb 2-5-grams (20 s a fold) was priced from char 1-5-grams'
     weight at 53 s, over the trial limit, and the portfolio entry meant for it was skipped."""
-    from textauto.budget import SAFETY, CostModel
+    from textauto.cost.budget import SAFETY, CostModel
 
     costs = CostModel(train_fraction=0.8, n_folds=1)
     char = {"representation": "char", "classifier": "linear_svc", "char.analyzer": "char",
@@ -77,7 +77,7 @@ def test_a_classifier_fit_is_priced_by_the_features_it_is_given():
 def test_an_untimed_pair_is_priced_from_its_classifier_or_its_representation():
     """Not from the slowest unit seen: a slow logistic regression on words must not price a
     ridge on word+char n-grams out of the search (trec6: 87 s expected for 0.5 s of work)."""
-    from textauto.budget import SAFETY, CostModel
+    from textauto.cost.budget import SAFETY, CostModel
 
     costs = CostModel(train_fraction=0.8, n_folds=5)
     costs.record({"representation": "word", "classifier": "logreg"},
@@ -98,7 +98,7 @@ def test_an_untimed_pair_is_priced_from_its_classifier_or_its_representation():
 
 
 def test_classifier_memory_bound_grows_with_features_and_classes():
-    from textauto.budget import classifier_megabytes
+    from textauto.cost.budget import classifier_megabytes
 
     mb = 2**20 / 8  # float64 values per megabyte
     assert classifier_megabytes({"classifier": "logreg"}, int(mb), 2) == 26  # binary: one output
@@ -109,7 +109,7 @@ def test_classifier_memory_bound_grows_with_features_and_classes():
 
 def test_cheapest_trial_counts_a_fast_classifier_on_cached_features():
     """A slow first trial (a 20-class SVM) must not make the search believe nothing else fits."""
-    from textauto.budget import CostModel
+    from textauto.cost.budget import CostModel
 
     costs = CostModel(train_fraction=0.8, n_folds=1)
     assert costs.cheapest() is None
@@ -124,7 +124,7 @@ def test_cheapest_trial_counts_a_fast_classifier_on_cached_features():
 
 def test_cost_model_prices_lightgbm_by_its_size():
     """A fit grows with the trees and, sub-linearly, the share of columns each tree sees."""
-    from textauto.budget import SAFETY, CostModel
+    from textauto.cost.budget import SAFETY, CostModel
 
     small = {"representation": "word", "classifier": "lightgbm", "lightgbm.n_estimators": 100,
              "lightgbm.colsample_bytree": 0.1}  # fmt: skip
@@ -142,7 +142,7 @@ def test_cost_model_prices_lightgbm_by_its_size():
 
 
 def test_a_classifier_timed_beside_other_workers_refits_faster_alone():
-    from textauto.budget import CONTENDED_SLOWDOWN, SAFETY, CostModel, refit_seconds
+    from textauto.cost.budget import CONTENDED_SLOWDOWN, SAFETY, CostModel, refit_seconds
 
     svc = {"representation": "word", "classifier": "linear_svc"}
     alone = {"feature_seconds": 2.0, "classifier_seconds": 4.0}

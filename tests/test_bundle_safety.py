@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import joblib
@@ -110,6 +111,35 @@ def test_a_model_file_naming_an_untrusted_function_or_type_is_refused(bundle, tm
         with pytest.raises(BundleError, match=rf"holds types textauto does not trust \(.*{named}"):
             load(bundle)
     assert not marker.exists()
+
+
+def test_a_bundle_naming_the_modules_types_lived_in_before_the_stages_loads(tmp_path):
+    """Bundles written before the library was split into stages name textauto.nbsvm,
+    textauto.boosting and textauto.ensemble; they load as the same classes, predicting alike."""
+    from textauto.ensemble.classifier import EnsembleClassifier
+    from textauto.space.nbsvm import NBSVMClassifier
+
+    members = [
+        ("nbsvm", Pipeline([("f", NgramTfidf()), ("clf", NBSVMClassifier())])),
+        ("logreg", Pipeline([("f", NgramTfidf()), ("clf", LogisticRegression())])),
+    ]
+    model = EnsembleClassifier(members, weights=[0.5, 0.5]).fit(TEXTS, LABELS)
+    out = tmp_path / "bundle"
+    save_bundle(out, model, {"name": "old"}, pd.DataFrame({"trial": [0]}), "# report\n")
+    expected = load(out).predict_proba(TEXTS)
+    with zipfile.ZipFile(out / MODEL_FILE) as archive:
+        entries = {info.filename: archive.read(info) for info in archive.infolist()}
+    schema = entries["schema.json"].decode()
+    moved = {"textauto.nbsvm": "textauto.space.nbsvm", "textauto.ensemble": "textauto.ensemble.classifier"}
+    for old, new in moved.items():
+        assert f'"{new}"' in schema
+        schema = schema.replace(f'"{new}"', f'"{old}"')
+    entries["schema.json"] = schema.encode()
+    with zipfile.ZipFile(out / MODEL_FILE, "w") as archive:
+        for name, body in entries.items():
+            archive.writestr(name, body)
+    rehash(out, MODEL_FILE)
+    assert np.array_equal(load(out).predict_proba(TEXTS), expected)
 
 
 def test_an_old_pickled_bundle_is_refused_with_how_to_convert_it(tmp_path, invoke):

@@ -15,11 +15,11 @@ from sklearn.pipeline import Pipeline
 
 from textauto import AutoTextClassifier
 from textauto.bundle.model_file import build_model, dump_model
-from textauto.classifiers import CLASSIFIERS
 from textauto.components import BuildContext
 from textauto.features import FEATURIZERS, SpacyTokens
-from textauto.nbsvm import NBSVMClassifier
 from textauto.params import Range
+from textauto.space.classifiers import CLASSIFIERS
+from textauto.space.nbsvm import NBSVMClassifier
 
 TEXTS = [
     "refund my double charge please", "the app crashes on login", "parcel arrived damaged",

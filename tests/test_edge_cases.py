@@ -20,12 +20,12 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-import textauto.study
+import textauto.search.study
 from tests.conftest import DEMO_TRAIN, read_demo, write_csv
 from textauto import AutoTextClassifier
 from textauto.bundle import LEADERBOARD_FILE, STUDY_FILE
 from textauto.exceptions import ConfigError, DataWarning
-from textauto.study import Heartbeat, create_study, fail_interrupted_trials, failure_notes
+from textauto.search.study import Heartbeat, create_study, fail_interrupted_trials, failure_notes
 
 QUICK = ("--n-trials", "2", "--n-jobs", "1", "--space.representations", '["word"]')
 
@@ -147,7 +147,7 @@ def _trial_in_another_process(storage: str, heartbeat: Heartbeat, worker: str):
 def test_resume_fails_a_trial_never_tagged_by_its_worker_but_not_one_tagged_meanwhile(tmp_path, monkeypatch):
     """A run killed between Optuna creating a trial and the objective tagging its worker leaves
     it RUNNING with no worker; resume fails it once it stays untagged, not a live one's."""
-    monkeypatch.setattr(textauto.study, "UNTAGGED_SECONDS", 0.5)
+    monkeypatch.setattr(textauto.search.study, "UNTAGGED_SECONDS", 0.5)
     study, _ = create_study(f"sqlite:///{tmp_path / 's.db'}", "s", "maximize", seed=0, pruning=False)
     orphan = study.ask()  # its process died before the objective ran
     starting = study.ask()  # a live worker's, tagged a moment later

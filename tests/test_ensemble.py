@@ -12,17 +12,13 @@ from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from textauto import AutoTextClassifier, ensemble
-from textauto.ensemble import (
-    Candidate,
-    EnsembleClassifier,
-    OOFStore,
-    class_scores,
-    fit_temperature,
-    greedy_selection,
-    softmax,
-)
-from textauto.metrics import METRICS
+from textauto import AutoTextClassifier
+from textauto.ensemble import classifier as ensemble
+from textauto.ensemble.classifier import EnsembleClassifier
+from textauto.ensemble.greedy import Candidate, fit_temperature, greedy_selection
+from textauto.inference import class_scores, softmax
+from textauto.search.oof import OOFStore
+from textauto.validation.metrics import METRICS
 
 CLASSES = np.array(["a", "b", "c"])
 
@@ -288,9 +284,9 @@ def test_the_winner_is_kept_unless_its_refit_would_overrun_the_budget_by_more_th
 
     import optuna
 
-    from textauto.budget import Clock
-    from textauto.refit import _affordable_best
-    from textauto.search import SearchResult
+    from textauto.cost.budget import Clock
+    from textauto.ensemble.refit import _affordable_best
+    from textauto.search.run import SearchResult
 
     def trial(value, feature_seconds, classifier_seconds):
         attrs = {"feature_seconds": feature_seconds, "classifier_seconds": classifier_seconds}
@@ -352,8 +348,8 @@ def test_members_are_refit_and_predict_in_threads_with_the_same_result(demo, mon
 
 
 def test_the_refit_budget_counts_the_threads():
-    from textauto.budget import THREAD_EFFICIENCY, refit_makespan, refit_phases
-    from textauto.refit import priced_phases
+    from textauto.cost.budget import THREAD_EFFICIENCY, refit_makespan, refit_phases
+    from textauto.ensemble.refit import priced_phases
 
     assert refit_makespan([], [10.0, 10.0], 1) == 20.0
     assert refit_makespan([], [10.0, 10.0], 2) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY["classifiers"]))
@@ -380,7 +376,7 @@ def test_the_refit_budget_counts_the_threads():
 
 
 def test_an_ensemble_of_the_others_replaces_a_best_pipeline_that_leaves_no_room_beside_it():
-    from textauto.ensemble import select_ensemble
+    from textauto.ensemble.greedy import select_ensemble
 
     y = np.arange(120) % 3
     rows = np.arange(120)

@@ -4,8 +4,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from textauto import AutoTextClassifier
-from textauto.feature_cache import FeatureCache, Featurized, matrix_bytes
-from textauto.space import featurizer_key
+from textauto.search.feature_cache import FeatureCache, Featurized, matrix_bytes
+from textauto.space.build import featurizer_key
 
 
 def _entry(n_rows: int) -> Featurized:

@@ -9,13 +9,13 @@ import optuna
 import pytest
 from sklearn.pipeline import Pipeline
 
-from textauto.classifiers import CLASSIFIERS
 from textauto.components import BuildContext
-from textauto.config import SpaceConfig
-from textauto.ensemble import EnsembleClassifier
+from textauto.ensemble.classifier import EnsembleClassifier
 from textauto.features import REPRESENTATIONS
 from textauto.inference import predict_proba, share_equal_featurizers
-from textauto.space import build_pipeline
+from textauto.space.build import build_pipeline
+from textauto.space.classifiers import CLASSIFIERS
+from textauto.space.config import SpaceConfig
 
 SPACE = SpaceConfig()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import read_demo
-from textauto.language import detect_language, resolve_language
+from textauto.features.language import detect_language, resolve_language
 
 # A few support-desk sentences per language, written for these tests.
 SAMPLES = {
@@ -102,7 +102,7 @@ def test_a_named_language_is_kept_and_auto_is_resolved():
 
 def test_a_language_whose_tokenizer_is_not_installed_falls_back_to_multilingual(monkeypatch):
     """spaCy's Japanese tokenizer needs sudachipy: the spaCy features use the multi-language one."""
-    import textauto.language as language
+    import textauto.features.language as language
 
     monkeypatch.setattr(language, "has_tokenizer", lambda lang: lang != "ja")
     assert resolve_language("auto", SAMPLES["ja"]) == ("xx", "ja")

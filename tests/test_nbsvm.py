@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from textauto.nbsvm import NBSVMClassifier
+from textauto.space.nbsvm import NBSVMClassifier
 
 
 def test_log_count_ratio_points_features_at_their_class():

@@ -7,7 +7,7 @@ import pytest
 
 from textauto.config import build_config
 from textauto.exceptions import ConfigError
-from textauto.parallel import available_cores, join_workers, resolve_n_jobs, start_workers
+from textauto.search.workers import available_cores, join_workers, resolve_n_jobs, start_workers
 
 
 def _sleep_forever(index: int) -> None:
@@ -28,7 +28,7 @@ def test_join_stops_a_worker_that_would_delay_the_refit(tmp_path):
 
 
 def _trial_then_sleep(storage: str, index: int) -> None:
-    from textauto.parallel import worker_id
+    from textauto.search.workers import worker_id
 
     trial = optuna.load_study(study_name="s", storage=storage).ask()
     trial.set_user_attr("worker", worker_id())
@@ -38,7 +38,7 @@ def _trial_then_sleep(storage: str, index: int) -> None:
 def test_join_fails_the_stopped_worker_s_trial_with_a_note(tmp_path):
     import functools
 
-    from textauto.study import failure_notes
+    from textauto.search.study import failure_notes
 
     storage = f"sqlite:///{tmp_path / 's.db'}"
     study = optuna.create_study(study_name="s", storage=storage)
@@ -107,7 +107,7 @@ def _stuck_then_quick(storage: str, index: int) -> None:
     """Worker 0 runs a trial past its limit inside a call no signal interrupts; others finish one."""
     import signal
 
-    from textauto.parallel import worker_id
+    from textauto.search.workers import worker_id
 
     study = optuna.load_study(study_name="s", storage=storage)
     trial = study.ask()
@@ -125,7 +125,7 @@ def _crash_then_quick(storage: str, index: int) -> None:
     import os
     import signal
 
-    from textauto.parallel import worker_id
+    from textauto.search.workers import worker_id
 
     study = optuna.load_study(study_name="s", storage=storage)
     trial = study.ask()
@@ -138,7 +138,7 @@ def _crash_then_quick(storage: str, index: int) -> None:
 def _supervised(tmp_path, work):
     import functools
 
-    from textauto.parallel import supervise
+    from textauto.search.workers import supervise
 
     storage = f"sqlite:///{tmp_path / 's.db'}"
     study = optuna.create_study(study_name="s", storage=storage)
@@ -166,7 +166,7 @@ def test_supervisor_stops_a_worker_past_its_trial_limit_and_replaces_it(tmp_path
 
 
 def test_supervisor_fails_the_trial_of_a_crashed_worker_and_replaces_it(tmp_path):
-    from textauto.study import failure_notes
+    from textauto.search.study import failure_notes
 
     study, seen, seconds = _supervised(tmp_path, _crash_then_quick)
     assert seconds < 20
@@ -179,7 +179,7 @@ def test_supervisor_fails_the_trial_of_a_crashed_worker_and_replaces_it(tmp_path
 
 
 def test_the_cost_model_learns_from_a_stopped_trial():
-    from textauto.budget import CostModel, stopped_timings
+    from textauto.cost.budget import CostModel, stopped_timings
 
     params = {"representation": "word", "classifier": "linear_svc"}
     stopped = optuna.trial.create_trial(
@@ -198,7 +198,7 @@ def test_the_cost_model_learns_from_a_stopped_trial():
 
 
 def test_exit_reasons_name_the_signal_or_the_code():
-    from textauto.parallel import _exit_reason
+    from textauto.search.workers import _exit_reason
 
     assert _exit_reason(-9) == "killed by SIGKILL, as the out-of-memory killer does"
     assert _exit_reason(-15) == "killed by SIGTERM"

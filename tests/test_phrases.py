@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from textauto import phrases
-from textauto.config import ValidationConfig
-from textauto.phrases import phrase_groups, phrase_share
-from textauto.validation import plan_validation
+from textauto.validation import phrases
+from textauto.validation.config import ValidationConfig
+from textauto.validation.phrases import phrase_groups, phrase_share
+from textauto.validation.splits import plan_validation
 
 
 def phrase_data(n_sentences: int = 40, seed: int = 0) -> tuple[list[str], list[str]]:

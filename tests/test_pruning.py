@@ -15,8 +15,8 @@ def _trial(value: float, representation: str, classifier: str) -> optuna.trial.F
 
 
 def test_leading_trials_add_the_best_of_each_kind_below_the_top():
-    from textauto.metrics import METRICS
-    from textauto.reserve import leading_trials
+    from textauto.cost.reserve import leading_trials
+    from textauto.validation.metrics import METRICS
 
     study = optuna.create_study(direction="maximize")
     for i in range(5):
@@ -81,7 +81,7 @@ def test_portfolio_and_swap_trials_complete_below_the_median(kfold_study):
 
 def test_a_costly_portfolio_trial_below_the_median_is_still_pruned(demo, monkeypatch):
     """Only while its remaining folds are cheap (``DIVERSITY_FRACTION`` of the budget)."""
-    from textauto import search
+    from textauto.search import run as search
 
     monkeypatch.setattr(search, "DIVERSITY_FRACTION", 0.0)
     assert _below_median(_queued(_search(*demo, n_trials=30)))

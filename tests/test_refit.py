@@ -12,8 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
 from textauto import AutoTextClassifier
-from textauto.classifiers import LINEAR_SVC_MAX_ITER
 from textauto.features.ngrams import NgramTfidf
+from textauto.space.classifiers import LINEAR_SVC_MAX_ITER
 
 # Random words under random labels: liblinear needs far more than LINEAR_SVC_MAX_ITER passes.
 _rng = np.random.default_rng(0)
@@ -59,8 +59,8 @@ def test_when_the_best_pipeline_wins_the_manifest_and_report_keep_every_combiner
 ):
     """Why no ensemble was saved is part of the record: the combiners' held-out scores."""
     from tests.conftest import DEMO_TRAIN
-    from textauto import refit
-    from textauto.stacking import Combination
+    from textauto.ensemble import refit
+    from textauto.ensemble.stacking import Combination
 
     def single_wins(candidates, *args, **kwargs):
         best = candidates[0]

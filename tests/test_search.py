@@ -150,9 +150,9 @@ def _finished(params: dict, value: float) -> optuna.trial.FrozenTrial:
 
 def test_swaps_are_enqueued_once_the_queue_is_empty():
     from textauto.config import RunConfig
-    from textauto.metrics import METRICS
-    from textauto.space import PORTFOLIO, classifier_swaps
-    from textauto.swaps import SwapClassifiers
+    from textauto.search.swaps import SwapClassifiers
+    from textauto.space.build import PORTFOLIO, classifier_swaps
+    from textauto.validation.metrics import METRICS
 
     waiting = (optuna.trial.TrialState.WAITING,)
     study = optuna.create_study(direction="maximize")
@@ -180,8 +180,8 @@ def test_swaps_are_enqueued_once_the_queue_is_empty():
 
 
 def test_large_text_volume_chooses_a_holdout():
-    from textauto.config import ValidationConfig
-    from textauto.validation import choose_strategy
+    from textauto.validation.config import ValidationConfig
+    from textauto.validation.splits import choose_strategy
 
     cfg = ValidationConfig(holdout_threshold=1000, holdout_threshold_chars=10_000)
     assert choose_strategy(["short"] * 10, cfg) == "kfold"
@@ -276,8 +276,8 @@ def test_classifiers_too_large_for_memory_are_skipped(demo):
 def test_the_refit_reserve_holds_back_for_the_best_trial_whose_refit_still_fits():
     """A leader whose refit no longer fits will not be saved: holding its refit back would stop
     the search for nothing, so the reserve falls back to the best trial that fits."""
-    from textauto.metrics import METRICS
-    from textauto.reserve import RefitReserve
+    from textauto.cost.reserve import RefitReserve
+    from textauto.validation.metrics import METRICS
 
     def trial(value, feature_seconds):
         params = {"representation": "word", "classifier": "complement_nb"}
@@ -306,8 +306,8 @@ def test_the_refit_reserve_holds_back_for_the_best_trial_whose_refit_still_fits(
 def test_the_ensemble_reserve_holds_back_one_trial_of_each_kind():
     """A stack's members are of different kinds: the reserve holds back the best trial of each
     of the first kinds, not a second trial of the leader's."""
-    from textauto.metrics import METRICS
-    from textauto.reserve import RefitReserve
+    from textauto.cost.reserve import RefitReserve
+    from textauto.validation.metrics import METRICS
 
     def trial(value, classifier, feature_seconds, classifier_seconds=0.0):
         params = {"representation": "word", "classifier": classifier}
@@ -327,9 +327,9 @@ def test_the_ensemble_reserve_holds_back_one_trial_of_each_kind():
 def test_the_ensemble_reserve_holds_back_as_many_kinds_as_a_stack_takes():
     """The refit of a stack's members is held back, up to ``STACK_MEMBERS`` kinds: holding back
     three left ag_news a refit of four spaCy members and no room for the others."""
-    from textauto.metrics import METRICS
-    from textauto.reserve import RefitReserve
-    from textauto.stacking import STACK_MEMBERS
+    from textauto.config import STACK_MEMBERS
+    from textauto.cost.reserve import RefitReserve
+    from textauto.validation.metrics import METRICS
 
     classifiers = [
         "complement_nb",

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from textauto import sizing
-from textauto.features.ngrams import NgramTfidf
-from textauto.sizing import (
+from textauto.cost import memory as sizing
+from textauto.cost.memory import (
     BYTES_PER_WINDOW,
     FEATURIZE_BYTES,
     FIT_COPY_BYTES,
@@ -16,6 +15,7 @@ from textauto.sizing import (
     SAMPLE_TEXTS,
     FeatureSizer,
 )
+from textauto.features.ngrams import NgramTfidf
 
 MB = 2**20
 

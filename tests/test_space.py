@@ -9,12 +9,13 @@ import pytest
 from optuna.trial import FixedTrial
 from sklearn.pipeline import FeatureUnion
 
-from textauto.classifiers import CLASSIFIERS
 from textauto.components import BuildContext
-from textauto.config import RunConfig, SpaceConfig, build_config
+from textauto.config import RunConfig, build_config
 from textauto.features import FEATURIZERS, REPRESENTATIONS
 from textauto.params import is_searched, spec_contains
-from textauto.space import PORTFOLIO, build_pipeline, classifier_swaps, featurizer_key, portfolio_for
+from textauto.space.build import PORTFOLIO, build_pipeline, classifier_swaps, featurizer_key, portfolio_for
+from textauto.space.classifiers import CLASSIFIERS
+from textauto.space.config import SpaceConfig
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 BRANCHES = list(itertools.product(REPRESENTATIONS, CLASSIFIERS))

@@ -6,15 +6,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from textauto.ensemble import Candidate, EnsembleClassifier, softmax
-from textauto.metrics import METRICS
-from textauto.stacking import (
+from textauto.ensemble.classifier import EnsembleClassifier
+from textauto.ensemble.greedy import Candidate
+from textauto.ensemble.stacking import (
     STACK_C,
     choose_combination,
     diverse_members,
     fit_stacker,
     stack_features,
 )
+from textauto.inference import softmax
+from textauto.validation.metrics import METRICS
 
 CLASSES = np.array(["a", "b", "c"])
 
@@ -137,6 +139,6 @@ def test_ensemble_classifier_rejects_a_stack_of_the_wrong_shape():
 
 def test_choose_combination_skips_stacking_past_its_size_bound(monkeypatch):
     y, members = _specialists()
-    monkeypatch.setattr("textauto.stacking.STACK_MAX_CELLS", len(y) * 3 * 27 - 1)
+    monkeypatch.setattr("textauto.ensemble.stacking.STACK_MAX_CELLS", len(y) * 3 * 27 - 1)
     combo = choose_combination(members, y, CLASSES, METRICS["accuracy"], rounds=25, refit_budget=1e9)
     assert set(combo.scores) == {"single", "average"} and combo.kind != "stack"

@@ -92,7 +92,7 @@ def test_workers_started_together_on_a_new_database_both_open_the_storage():
             conn.execute(sa.text(f"CREATE DATABASE {name}"))
         try:
             url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-            code = f"from textauto.study import make_storage; make_storage({url!r})"
+            code = f"from textauto.search.study import make_storage; make_storage({url!r})"
             procs = [
                 subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
                 for _ in range(2)

@@ -7,7 +7,7 @@ from optuna.trial import TrialState
 
 from textauto.bundle import leaderboard
 from textauto.exceptions import ConfigError
-from textauto.study import fail_with_note, failure_notes
+from textauto.search.study import fail_with_note, failure_notes
 
 
 def test_fail_with_note_keeps_each_reason_and_the_leaderboard_shows_it(tmp_path):
@@ -49,7 +49,7 @@ def test_a_worker_that_loses_the_race_to_create_the_tables_tries_again(monkeypat
     """Two workers on a new PostgreSQL database: one saw a unique violation on Optuna's enum type."""
     import sqlalchemy
 
-    import textauto.study as study_module
+    import textauto.search.study as study_module
 
     calls = []
 
@@ -71,7 +71,7 @@ def test_a_storage_whose_tables_never_appear_is_not_retried_forever(monkeypatch)
     import pytest
     import sqlalchemy
 
-    import textauto.study as study_module
+    import textauto.search.study as study_module
 
     calls = []
 

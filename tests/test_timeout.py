@@ -56,7 +56,7 @@ def test_the_pace_is_not_checked_outside_the_thread_the_limit_interrupts():
 
 
 def test_nbsvm_stops_after_a_class_when_the_rest_cannot_finish(monkeypatch):
-    from textauto import nbsvm
+    from textauto.space import nbsvm
 
     calls = []
     monkeypatch.setattr(nbsvm, "stop_if_late", lambda started, done, total: calls.append((done, total)))
@@ -85,7 +85,7 @@ def test_nbsvm_stops_after_a_class_when_the_rest_cannot_finish(monkeypatch):
 def test_lightgbm_stops_once_its_rounds_cannot_finish_and_fits_as_usual_otherwise():
     from lightgbm import LGBMClassifier
 
-    from textauto.boosting import PacedLGBMClassifier
+    from textauto.space.boosting import PacedLGBMClassifier
 
     rng = np.random.default_rng(0)
     X = rng.random((500, 10))
@@ -124,7 +124,7 @@ def test_a_trial_stopped_at_its_pace_records_its_projected_cost(demo, monkeypatc
 
 
 def test_a_trial_over_its_limit_is_stopped_and_priced(demo, monkeypatch):
-    from textauto import search
+    from textauto.search import run as search
 
     texts, labels = demo
     real = search.Objective._validate

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from textauto.config import ValidationConfig
-from textauto.validation import plan_validation, repeat_groups
+from textauto.validation.config import ValidationConfig
+from textauto.validation.splits import plan_validation, repeat_groups
 
 
 def _corpus(n: int = 200, repeats: int = 30) -> tuple[list[str], list[str]]:

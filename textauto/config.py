@@ -9,24 +9,24 @@ from __future__ import annotations
 import copy
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from textauto.classifiers import CLASSIFIERS
-from textauto.components import Component
 from textauto.exceptions import ConfigError
-from textauto.features import FEATURIZERS, REPRESENTATIONS
-from textauto.metrics import METRICS
-from textauto.params import ParamSpec, Range
+from textauto.params import STRICT
+from textauto.space.config import SpaceConfig
+from textauto.validation.config import ValidationConfig
+from textauto.validation.metrics import METRICS
 
 # Longer training texts are cut: one 50 MB line made a 200-row run peak at 3 GB.
 MAX_TEXT_CHARS = 100_000
-COMPONENTS: dict[str, Component] = {**FEATURIZERS, **CLASSIFIERS}
+# the stacker takes at most this many members; the refit reserve prices that many
+STACK_MEMBERS = 8
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = STRICT
 
 
 class DataConfig(_Strict):
@@ -35,16 +35,6 @@ class DataConfig(_Strict):
     lang: str = "auto"
     test_size: float | None = Field(default=None, gt=0.0, lt=1.0)
     max_text_chars: int = Field(default=MAX_TEXT_CHARS, ge=1)
-
-
-class ValidationConfig(_Strict):
-    strategy: Literal["auto", "kfold", "holdout"] = "auto"
-    folds: int = Field(default=5, ge=2, le=20)
-    holdout_size: float = Field(default=0.2, gt=0.0, lt=1.0)
-    holdout_threshold: int = Field(default=20_000, ge=1)
-    holdout_threshold_chars: int = Field(default=5_000_000, ge=1)
-    group_repeats: bool = False
-    group_phrases: bool = True
 
 
 class SearchConfig(_Strict):
@@ -78,66 +68,6 @@ class SearchConfig(_Strict):
         if v not in METRICS:
             raise ValueError(f"unknown metric {v!r}; available: {', '.join(METRICS)}")
         return v
-
-
-def _component_field(name: str) -> Any:
-    return Field(default_factory=lambda: dict(COMPONENTS[name].space))
-
-
-class SpaceConfig(_Strict):
-    representations: list[str] = Field(default_factory=lambda: list(REPRESENTATIONS))
-    classifiers: list[str] = Field(default_factory=lambda: list(CLASSIFIERS))
-    spacy_model: str | None = None
-    word: dict[str, ParamSpec] = _component_field("word")
-    char: dict[str, ParamSpec] = _component_field("char")
-    spacy: dict[str, ParamSpec] = _component_field("spacy")
-    logreg: dict[str, ParamSpec] = _component_field("logreg")
-    linear_svc: dict[str, ParamSpec] = _component_field("linear_svc")
-    sgd: dict[str, ParamSpec] = _component_field("sgd")
-    ridge: dict[str, ParamSpec] = _component_field("ridge")
-    complement_nb: dict[str, ParamSpec] = _component_field("complement_nb")
-    multinomial_nb: dict[str, ParamSpec] = _component_field("multinomial_nb")
-    nbsvm: dict[str, ParamSpec] = _component_field("nbsvm")
-    lightgbm: dict[str, ParamSpec] = _component_field("lightgbm")
-
-    @field_validator("representations", "classifiers")
-    @classmethod
-    def _known_names(cls, v: list[str], info: Any) -> list[str]:
-        known = REPRESENTATIONS if info.field_name == "representations" else CLASSIFIERS
-        if not v:
-            raise ValueError(f"choose at least one; available: {', '.join(known)}")
-        unknown = [n for n in v if n not in known]
-        if unknown:
-            raise ValueError(f"unknown name {unknown[0]!r}; available: {', '.join(known)}")
-        return list(dict.fromkeys(v))
-
-    @field_validator(*COMPONENTS, mode="before")
-    @classmethod
-    def _merge_defaults(cls, v: Any, info: Any) -> Any:
-        """A declared component keeps the default spec of every parameter it does not name."""
-        component = COMPONENTS[info.field_name]
-        if not isinstance(v, dict):
-            return v
-        unknown = [k for k in v if k not in component.space]
-        if unknown:
-            raise ValueError(
-                f"unknown parameter {unknown[0]!r}; {component.name} has: {', '.join(component.space)}"
-            )
-        return {**component.space, **v}
-
-    @model_validator(mode="after")
-    def _within_limits(self) -> SpaceConfig:
-        for name, component in COMPONENTS.items():
-            for param, (low, high) in component.limits.items():
-                spec = getattr(self, name)[param]
-                values = [spec.low, spec.high] if isinstance(spec, Range) else spec
-                for value in values if isinstance(values, list) else [values]:
-                    if not isinstance(value, int | float) or not low <= value <= high:
-                        raise ValueError(f"{name}.{param}: {value!r} is outside the allowed {low}..{high}")
-        return self
-
-    def specs(self, component: str) -> dict[str, ParamSpec]:
-        return getattr(self, component)
 
 
 class RunConfig(_Strict):

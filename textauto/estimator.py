@@ -13,19 +13,19 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from textauto.budget import Clock
 from textauto.components import BuildContext
 from textauto.config import RunConfig, build_config
+from textauto.cost.budget import Clock
 from textauto.data import TextDataset, check_trainable, cut_long_texts
-from textauto.ensemble import OOFStore
+from textauto.ensemble.refit import fit_final
 from textauto.exceptions import DataError
+from textauto.features.language import resolve_language
 from textauto.features.spacy_parse import use_disk_cache
 from textauto.inference import predict_proba
-from textauto.language import resolve_language
-from textauto.metrics import METRICS
-from textauto.refit import fit_final
-from textauto.search import TrialCallback, run_search
-from textauto.validation import ValidationPlan, choose_strategy, min_per_class, plan_validation
+from textauto.search.oof import OOFStore
+from textauto.search.run import TrialCallback, run_search
+from textauto.validation.metrics import METRICS
+from textauto.validation.splits import ValidationPlan, choose_strategy, min_per_class, plan_validation
 
 
 class AutoTextClassifier(ClassifierMixin, BaseEstimator):
@@ -38,7 +38,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
     ----------
     time_budget : seconds for search and refit together.
     n_trials : stop after this many trials (whichever of the two comes first).
-    metric : validation metric (see ``textauto.metrics.METRICS``).
+    metric : validation metric (see ``textauto.validation.metrics.METRICS``).
     seed : seeds the sampler, the splits and the estimators.
     lang : spaCy language code for tokenization, lemmas and stop words; "auto" (the
         default) detects it from the texts (``lang_``; ``detected_lang_`` what was detected).

@@ -189,3 +189,40 @@ def predict_proba(model: Any, X: Any) -> np.ndarray:
     with lean():
         clf, features = featurize(model, X, {})
         return clf.predict_proba(features)
+
+
+LOG_FLOOR = -30.0  # score below a model's lowest, for a class it never saw
+SCORE_LIMIT = 1e4  # clip infinite log-probabilities and runaway margins
+
+
+def class_scores(model: Any, X: Any, classes: np.ndarray) -> np.ndarray:
+    """An (n, len(classes)) float32 matrix of a fitted model's scores, columns in ``classes``.
+
+    ``decision_function`` where the model has one (margins), else log-probabilities; a binary
+    margin ``s`` becomes ``[0, s]`` so that a softmax gives back the sigmoid.
+    """
+    if hasattr(model, "decision_function"):
+        raw = np.asarray(decision_function(model, X), dtype=np.float64)
+        if raw.ndim == 1:
+            raw = np.column_stack([np.zeros_like(raw), raw])
+    elif hasattr(model, "predict_log_proba"):
+        raw = np.asarray(model.predict_log_proba(X), dtype=np.float64)
+    else:
+        raw = np.log(np.clip(np.asarray(model.predict_proba(X), dtype=np.float64), 1e-12, None))
+    raw = np.clip(np.nan_to_num(raw, nan=0.0), -SCORE_LIMIT, SCORE_LIMIT)
+    # Each row less its largest score, before float32 (a softmax is blind to the shift): naive
+    # Bayes on TF-IDF gives log-probabilities like -1.3862950 +- 1e-6, which float32 rounds
+    # to ties, and its out-of-fold scores carried almost nothing to the ensemble.
+    raw = raw - raw.max(axis=1, keepdims=True)
+    own = np.asarray(model.classes_)
+    if len(own) == len(classes) and np.array_equal(own, classes):
+        return raw.astype(np.float32)
+    out = np.full((raw.shape[0], len(classes)), raw.min() + LOG_FLOOR, dtype=np.float32)
+    out[:, np.searchsorted(classes, own)] = raw
+    return out
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

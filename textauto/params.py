@@ -14,6 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+# every section of the run configuration: unknown keys refused, assignments validated
+STRICT = ConfigDict(extra="forbid", validate_assignment=True)
+
 Scalar = bool | int | float | str | None
 
 

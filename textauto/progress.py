@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from textauto.metrics import METRICS
+from textauto.validation.metrics import METRICS
 
 
 class SearchProgress:

@@ -14,15 +14,15 @@ import optuna
 from sklearn.model_selection import train_test_split
 
 from textauto.bundle import CACHE_DIR, STUDY_FILE, leaderboard, library_versions, save_bundle
+from textauto.bundle.report import render_report
 from textauto.config import RunConfig
 from textauto.data import TextDataset, load_dataset, warn_suspicious
 from textauto.estimator import AutoTextClassifier
 from textauto.evaluation import evaluate
 from textauto.exceptions import ConfigError, DataError
-from textauto.metrics import METRICS
-from textauto.report import render_report
-from textauto.search import TrialCallback
-from textauto.study import check_metric, failure_notes, make_storage, shown_url
+from textauto.search.run import TrialCallback
+from textauto.search.study import check_metric, failure_notes, make_storage, shown_url
+from textauto.validation.metrics import METRICS
 
 # Seconds held back from the budget for evaluating on the test set and writing the bundle.
 SAVE_RESERVE_MIN = 2.0

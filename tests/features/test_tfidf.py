@@ -6,9 +6,9 @@ from optuna.trial import FixedTrial
 
 from textauto.components import BuildContext
 from textauto.config import RunConfig
+from textauto.cost.memory import text_volume_of
 from textauto.features.tfidf import WORD, WORD_TOKEN_PATTERN, stop_words_for
-from textauto.sizing import text_volume_of
-from textauto.space import PORTFOLIO, build_pipeline
+from textauto.space.build import PORTFOLIO, build_pipeline
 
 
 def test_word_tokens_are_runs_of_word_characters_one_letter_ones_included():

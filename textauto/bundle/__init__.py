@@ -11,7 +11,7 @@ Layout of a bundle directory::
     cache/            what the trials share (out-of-fold scores); only --resume needs it
 
 Owns saving (crash-safe), loading (checked files, allowlisted types only) and converting old
-bundles. Imports textauto.exceptions and textauto.budget; the modules of a model's types are
+bundles. Imports textauto.exceptions and textauto.cost.budget; the modules of a model's types are
 imported by skops when a file names them (and only allowed ones).
 """
 

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from optuna.trial import TrialState
 
-from textauto.budget import stopped_timings
+from textauto.cost.budget import stopped_timings
 
 
 def stop_note(trial: Any) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from textauto.components import BuildContext, Component, float_range, int_range, none_if
+from textauto.features.language import stop_words
 from textauto.features.ngrams import NgramTfidf
-from textauto.language import stop_words
 from textauto.params import ParamSpec
 
 # Han and kana characters, which Chinese and Japanese write without spaces between words.

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 
-from textauto.config import ValidationConfig
-from textauto.phrases import phrase_groups
+from textauto.validation.config import ValidationConfig
+from textauto.validation.phrases import phrase_groups
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def plan_validation(
 
     With ``cfg.group_phrases`` (the default), phrase-level data (most texts occur inside other
     texts, as in SST) keeps each phrase with the longest text containing it, repeats included
-    (see ``textauto.phrases``).
+    (see ``textauto.validation.phrases``).
     """
     y = np.asarray(labels)
     strategy = choose_strategy(texts, cfg)

@@ -1,6 +1,6 @@
 """Stacking, and the cross-validated choice of how the best trials are combined.
 
-Greedy selection (``textauto.ensemble``) picks its members and their weights on the same
+Greedy selection (``textauto.ensemble.greedy``) picks its members and their weights on the same
 out-of-fold rows it is then scored on, and so does the best single trial: on a few thousand
 rows both scores run high by about the spread of the leaders. The choice between the best
 pipeline, greedy averaging and stacking (a logistic regression over the members' out-of-fold
@@ -23,18 +23,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from textauto.ensemble import (
-    Candidate,
-    Selection,
-    makespan_with,
-    select_ensemble,
-    stack_features,
-    stacked_proba,
-)
-from textauto.metrics import Metric
-from textauto.space import pipeline_kind
+from textauto.config import STACK_MEMBERS
+from textauto.ensemble.classifier import stack_features, stacked_proba
+from textauto.ensemble.greedy import Candidate, Selection, makespan_with, select_ensemble
+from textauto.space.build import pipeline_kind
+from textauto.validation.metrics import Metric
 
-STACK_MEMBERS = 8  # at most this many members, one per representation and classifier
 STACK_C = (0.03, 0.3)  # regularisation of the stacker, chosen on the held-out folds
 CHOICE_FOLDS = 5
 # Stacking is tried only when rows x members x classes³ stays under this: the stacker's

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from textauto.budget import final_seconds, refit_makespan, refit_parts
-from textauto.metrics import Metric
-from textauto.space import featurizer_key, pipeline_kind
-from textauto.stacking import STACK_MEMBERS
+from textauto.config import STACK_MEMBERS
+from textauto.cost.budget import final_seconds, refit_makespan, refit_parts
+from textauto.space.build import featurizer_key, pipeline_kind
+from textauto.validation.metrics import Metric
 
 # With ensembles on, the search holds back the refit time of the best trial of as many
 # representation and classifier pairs as a stack takes (``STACK_MEMBERS``), the leader's

@@ -10,11 +10,11 @@ from typing import Any
 
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from textauto.classifiers import CLASSIFIERS
 from textauto.components import BuildContext
-from textauto.config import SpaceConfig
 from textauto.features import FEATURIZERS, REPRESENTATIONS
 from textauto.params import is_searched, sample_all, spec_contains
+from textauto.space.classifiers import CLASSIFIERS
+from textauto.space.config import SpaceConfig
 
 
 def build_pipeline(trial: Any, space: SpaceConfig, ctx: BuildContext) -> Pipeline:

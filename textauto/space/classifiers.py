@@ -10,8 +10,8 @@ from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.svm import LinearSVC
 
 from textauto.components import BuildContext, Component, log_range, none_if
-from textauto.nbsvm import NBSVMClassifier
 from textauto.params import Range
+from textauto.space.nbsvm import NBSVMClassifier
 
 CLASS_WEIGHT = ["none", "balanced"]
 # TF-IDF weights of a term barely matter to a tree beyond zero / non-zero: 15 bins scored as
@@ -86,7 +86,7 @@ def build_lightgbm(p: dict[str, Any], ctx: BuildContext) -> Any:
     sst2's word 1-2-grams (54k rows, 70k columns) took 17 of the 30 s before the first tree,
     to pick row-wise anyway (column-wise: 2.4 s a tree against 0.2 s). The trees are the same.
     """
-    from textauto.boosting import PacedLGBMClassifier  # imported when used: LightGBM is slow to import
+    from textauto.space.boosting import PacedLGBMClassifier  # imported when used: LightGBM is slow to import
 
     return PacedLGBMClassifier(
         n_estimators=p["n_estimators"],

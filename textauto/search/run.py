@@ -17,23 +17,21 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from sklearn.base import clone
 
-from textauto.budget import (
+from textauto.components import BuildContext
+from textauto.config import RunConfig
+from textauto.cost.budget import (
     AFFORD_SLACK,
     Clock,
     CostModel,
     classifier_megabytes,
 )
-from textauto.components import BuildContext
-from textauto.config import RunConfig, SpaceConfig
-from textauto.ensemble import OOFStore, class_scores
+from textauto.cost.memory import FeatureSizer
+from textauto.cost.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve
 from textauto.exceptions import SearchError
-from textauto.feature_cache import FeatureCache, Featurized
-from textauto.metrics import METRICS, Metric
-from textauto.parallel import limit_memory, resolve_n_jobs, supervise, worker_id
-from textauto.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve
-from textauto.sizing import FeatureSizer
-from textauto.space import build_pipeline, featurizer_key, portfolio_for
-from textauto.study import (
+from textauto.inference import class_scores
+from textauto.search.feature_cache import FeatureCache, Featurized
+from textauto.search.oof import OOFStore
+from textauto.search.study import (
     METRIC_ATTR,
     Heartbeat,
     check_metric,
@@ -42,9 +40,13 @@ from textauto.study import (
     failure_notes,
     shown_url,
 )
-from textauto.swaps import SwapClassifiers
+from textauto.search.swaps import SwapClassifiers
+from textauto.search.workers import limit_memory, resolve_n_jobs, supervise, worker_id
+from textauto.space.build import build_pipeline, featurizer_key, portfolio_for
+from textauto.space.config import SpaceConfig
 from textauto.timeout import TrialTimeout, time_limit
-from textauto.validation import ValidationPlan
+from textauto.validation.metrics import METRICS, Metric
+from textauto.validation.splits import ValidationPlan
 
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import FeatureUnion
 
-from textauto.budget import ngram_orders
+from textauto.cost.budget import ngram_orders
 from textauto.features import REPRESENTATIONS
 from textauto.features.ngrams import NgramTfidf
 from textauto.features.tfidf import CJK

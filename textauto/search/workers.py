@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from textauto.study import fail_with_note
+from textauto.search.study import fail_with_note
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 JOIN_GRACE = 1.0  # seconds a worker may run into the refit's time before it is stopped

@@ -15,23 +15,20 @@ import numpy as np
 from optuna.trial import FixedTrial, FrozenTrial
 from sklearn.exceptions import ConvergenceWarning
 
-from textauto.budget import AFFORD_SLACK, Clock, final_seconds, refit_parts, refit_phases
 from textauto.components import BuildContext
 from textauto.config import RunConfig
-from textauto.ensemble import (
-    Candidate,
-    EnsembleClassifier,
-    OOFStore,
-    fit_temperature,
-    softmax,
-)
-from textauto.metrics import METRICS, Metric
-from textauto.parallel import resolve_n_jobs
-from textauto.reserve import leading_trials, top_trials
-from textauto.search import SearchResult
-from textauto.space import build_pipeline, featurizer_key
-from textauto.stacking import choose_combination
-from textauto.validation import ValidationPlan
+from textauto.cost.budget import AFFORD_SLACK, Clock, final_seconds, refit_parts, refit_phases
+from textauto.cost.reserve import leading_trials, top_trials
+from textauto.ensemble.classifier import EnsembleClassifier
+from textauto.ensemble.greedy import Candidate, fit_temperature
+from textauto.ensemble.stacking import choose_combination
+from textauto.inference import softmax
+from textauto.search.oof import OOFStore
+from textauto.search.run import SearchResult
+from textauto.search.workers import resolve_n_jobs
+from textauto.space.build import build_pipeline, featurizer_key
+from textauto.validation.metrics import METRICS, Metric
+from textauto.validation.splits import ValidationPlan
 
 MAX_CANDIDATES = 20  # best completed trials considered for the ensemble, beside the best of each kind
 
@@ -129,7 +126,7 @@ def fit_final(
     predict_rows: int = 0,
 ) -> FinalModel:
     """Refit the combination of trials that scores best on held-out folds of the out-of-fold
-    rows (``textauto.stacking``): an average, a stack, or the best single pipeline.
+    rows (``textauto.ensemble.stacking``): an average, a stack, or the best single pipeline.
 
     Either way the probabilities come from temperatures fitted on the out-of-fold scores (no
     calibration refits); a best trial without stored scores (validated on partial folds) is

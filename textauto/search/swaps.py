@@ -5,10 +5,10 @@ from __future__ import annotations
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from textauto.config import SpaceConfig
-from textauto.metrics import Metric
-from textauto.reserve import top_trials
-from textauto.space import classifier_swaps, featurizer_key
+from textauto.cost.reserve import top_trials
+from textauto.space.build import classifier_swaps, featurizer_key
+from textauto.space.config import SpaceConfig
+from textauto.validation.metrics import Metric
 
 SWAPPED_REPRESENTATIONS = 2  # leading representations tried with every classifier
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from textauto.space import needs_calibration
+from textauto.space.build import needs_calibration
 
 # Temperature calibration (2 folds, ensemble=False) fits the classifier on each half of the
 # data and once on all of it: about 2 classifier fits; the featurizer is fit once.
