@@ -284,8 +284,8 @@ def test_the_winner_is_kept_unless_its_refit_would_overrun_the_budget_by_more_th
 
     import optuna
 
-    from textauto.cost.budget import Clock
-    from textauto.ensemble.refit import _affordable_best
+    from textauto.cost.clock import Clock
+    from textauto.ensemble.refit import affordable_best
     from textauto.search.run import SearchResult
 
     def trial(value, feature_seconds, classifier_seconds):
@@ -303,7 +303,7 @@ def test_the_winner_is_kept_unless_its_refit_would_overrun_the_budget_by_more_th
     def chosen(left: float) -> int:
         now = time.monotonic()
         clock = Clock(deadline=now + left, started=now + left - 100.0)  # a 100 s budget
-        return _affordable_best(result, METRICS["accuracy"], plan, clock, None, 0.0).number
+        return affordable_best(result, METRICS["accuracy"], plan, clock, None, 0.0).number
 
     assert chosen(45.0) == 0  # 3.5 s short: within the 10 s the budget allows
     assert chosen(30.0) == 1  # 18.5 s short: the best affordable one instead
@@ -348,17 +348,19 @@ def test_members_are_refit_and_predict_in_threads_with_the_same_result(demo, mon
 
 
 def test_the_refit_budget_counts_the_threads():
-    from textauto.cost.budget import THREAD_EFFICIENCY, refit_makespan, refit_phases
+    from textauto.cost.refit import THREAD_EFFICIENCY, RefitPrice
+
+    one, two = RefitPrice(1.0, workers=1), RefitPrice(1.0, workers=2)
     from textauto.ensemble.refit import priced_phases
 
-    assert refit_makespan([], [10.0, 10.0], 1) == 20.0
-    assert refit_makespan([], [10.0, 10.0], 2) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY["classifiers"]))
-    assert refit_makespan([10.0, 10.0], [], 2) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY["featurizers"]))
-    assert refit_makespan([], [15.0, 3.0], 2) == 15.0  # never below the longest member
+    assert one.makespan([], [10.0, 10.0]) == 20.0
+    assert two.makespan([], [10.0, 10.0]) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY["classifiers"]))
+    assert two.makespan([10.0, 10.0], []) == pytest.approx(20.0 / (1 + THREAD_EFFICIENCY["featurizers"]))
+    assert two.makespan([], [15.0, 3.0]) == 15.0  # never below the longest member
     # featurizers all fit before the classifiers: A (10 s + 1 s) beside B (1 s + 10 s) takes
     # 10 s then 10 s on two threads, not 11
-    assert refit_makespan([10.0, 1.0], [1.0, 10.0], 2) == 20.0
-    assert refit_phases([10.0, 1.0], [1.0, 10.0], 2) == (10.0, 10.0)
+    assert two.makespan([10.0, 1.0], [1.0, 10.0]) == 20.0
+    assert two.phases([10.0, 1.0], [1.0, 10.0]) == (10.0, 10.0)
     # what the refit was priced at: a shared featurizer once, without predicting the test rows
     shared = [
         replace(_candidate(n, np.zeros((3, 3)), cost=9.0), feature_key="word", feature_seconds=6.0)
@@ -369,7 +371,7 @@ def test_the_refit_budget_counts_the_threads():
     half = np.arange(120) < 60
     a = _candidate(0, _scores(y, half, 3.0, 0.5), cost=10.0)
     b = _candidate(1, _scores(y, ~half, 3.0, 0.5), cost=10.0)
-    budget = refit_makespan([], [10.0, 10.0], 2) + 0.1  # both fit on two threads, not on one
+    budget = two.makespan([], [10.0, 10.0]) + 0.1  # both fit on two threads, not on one
     assert set(greedy_selection([a, b], y, CLASSES, METRICS["accuracy"], refit_budget=budget).counts) == {0}
     sel = greedy_selection([a, b], y, CLASSES, METRICS["accuracy"], refit_budget=budget, workers=2)
     assert set(sel.counts) == {0, 1}

@@ -179,17 +179,19 @@ def test_supervisor_fails_the_trial_of_a_crashed_worker_and_replaces_it(tmp_path
 
 
 def test_the_cost_model_learns_from_a_stopped_trial():
-    from textauto.cost.budget import CostModel, stopped_timings
+    from textauto.cost.model import CostModel
+    from textauto.cost.refit import Timings
+    from textauto.search.records import known_timings, stopped_timings
 
     params = {"representation": "word", "classifier": "linear_svc"}
     stopped = optuna.trial.create_trial(
         state=optuna.trial.TrialState.PRUNED, params={}, distributions={},
         user_attrs={"limit": 30.0, "feature_seconds": 4.0},
     )  # fmt: skip
-    assert stopped_timings(stopped) == {"feature_seconds": 4.0, "classifier_seconds": 26.0}
+    assert stopped_timings(stopped) == Timings(4.0, 26.0)
     stopped.params = params  # create_trial needs distributions for params; the model reads only names
     costs = CostModel(train_fraction=0.8, n_folds=1)
-    costs.sync([stopped])
+    costs.sync([(stopped.number, stopped.params, known_timings(stopped))])
     assert costs.expected(params)[0] >= 30.0
     # a trial pruned for its score, or stopped by its own alarm, says so: no bound is made up
     note = {"limit": 30.0, "stopped": "pruned: below the median"}

@@ -276,7 +276,7 @@ def test_classifiers_too_large_for_memory_are_skipped(demo):
 def test_the_refit_reserve_holds_back_for_the_best_trial_whose_refit_still_fits():
     """A leader whose refit no longer fits will not be saved: holding its refit back would stop
     the search for nothing, so the reserve falls back to the best trial that fits."""
-    from textauto.cost.reserve import RefitReserve
+    from textauto.search.reserve import RefitReserve
     from textauto.validation.metrics import METRICS
 
     def trial(value, feature_seconds):
@@ -306,7 +306,7 @@ def test_the_refit_reserve_holds_back_for_the_best_trial_whose_refit_still_fits(
 def test_the_ensemble_reserve_holds_back_one_trial_of_each_kind():
     """A stack's members are of different kinds: the reserve holds back the best trial of each
     of the first kinds, not a second trial of the leader's."""
-    from textauto.cost.reserve import RefitReserve
+    from textauto.search.reserve import RefitReserve
     from textauto.validation.metrics import METRICS
 
     def trial(value, classifier, feature_seconds, classifier_seconds=0.0):
@@ -328,7 +328,7 @@ def test_the_ensemble_reserve_holds_back_as_many_kinds_as_a_stack_takes():
     """The refit of a stack's members is held back, up to ``STACK_MEMBERS`` kinds: holding back
     three left ag_news a refit of four spaCy members and no room for the others."""
     from textauto.config import STACK_MEMBERS
-    from textauto.cost.reserve import RefitReserve
+    from textauto.search.reserve import RefitReserve
     from textauto.validation.metrics import METRICS
 
     classifiers = [

@@ -108,7 +108,7 @@ def train(
     Any config value can be overridden with a dotted option, e.g. --space.classifiers '["logreg"]'.
     """
     from textauto.config import build_config
-    from textauto.cost.budget import process_started
+    from textauto.cost.clock import process_started
     from textauto.progress import SearchProgress, summary_table
     from textauto.train import default_out_dir
     from textauto.train import train as run_train

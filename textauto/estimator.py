@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from textauto.components import BuildContext
 from textauto.config import RunConfig, build_config
-from textauto.cost.budget import Clock
+from textauto.cost.clock import Clock
 from textauto.data import TextDataset, check_trainable, cut_long_texts
 from textauto.ensemble.refit import fit_final
 from textauto.exceptions import DataError
@@ -164,7 +164,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
             storage=cfg.search.storage,
             resume=self.resume,
             callbacks=list(self.callbacks or ()),
-            user_attrs={"data_fingerprint": data.fingerprint()},
+            data_fingerprint=data.fingerprint(),
             oof=store,
             predict_share=predict_rows / len(texts),
         )

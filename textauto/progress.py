@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from textauto.search.records import TrialRecord
 from textauto.validation.metrics import METRICS
 
 
@@ -72,7 +73,7 @@ class SearchProgress:
             self.console.print(f"trial {trial.number}: new best {self.metric.name} {best} ({what}){left}")
         if trial.state == TrialState.FAIL:
             self.console.print(
-                f"trial {trial.number} failed: {trial.user_attrs.get('error', 'unknown error')}"
+                f"trial {trial.number} failed: {TrialRecord.from_trial(trial).error or 'unknown error'}"
             )
 
 

@@ -20,6 +20,7 @@ from textauto.data import TextDataset, load_dataset, warn_suspicious
 from textauto.estimator import AutoTextClassifier
 from textauto.evaluation import evaluate
 from textauto.exceptions import ConfigError, DataError
+from textauto.search.records import StudyRecord, TrialRecord
 from textauto.search.run import TrialCallback
 from textauto.search.study import check_metric, failure_notes, make_storage, shown_url
 from textauto.validation.metrics import METRICS
@@ -97,7 +98,7 @@ def check_same_data(
         if resume:
             raise ConfigError(f"--resume: no study named {study_name!r} in {where}") from exc
         return
-    if study.user_attrs.get("data_fingerprint") not in (None, fingerprint):
+    if StudyRecord.from_study(study).data_fingerprint not in (None, fingerprint):
         raise DataError(
             f"{train_path}: differs from the data the study {study_name!r} in {where} was started on; "
             "use the same training file or start a new --out / --study-name"
@@ -155,7 +156,7 @@ def train(
             "method": result.validation,
             "score": model.best_score_,
             # True when no trial finished every fold in the budget: scored on the folds it ran
-            "partial": bool(result.best_trial.user_attrs.get("partial", False)),
+            "partial": TrialRecord.from_trial(result.best_trial).partial,
         },
         "best_trial": result.best_trial.number,
         "best_params": model.best_params_,

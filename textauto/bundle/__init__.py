@@ -11,8 +11,8 @@ Layout of a bundle directory::
     cache/            what the trials share (out-of-fold scores); only --resume needs it
 
 Owns saving (crash-safe), loading (checked files, allowlisted types only) and converting old
-bundles. Imports textauto.exceptions and textauto.cost.budget; the modules of a model's types are
-imported by skops when a file names them (and only allowed ones).
+bundles. Imports textauto.exceptions, textauto.inference and textauto.search.records; the
+modules of a model's types are imported by skops when a file names them (only allowed ones).
 """
 
 from textauto.bundle.board import leaderboard, stop_note

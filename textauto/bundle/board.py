@@ -8,14 +8,16 @@ from typing import Any
 import pandas as pd
 from optuna.trial import TrialState
 
-from textauto.cost.budget import stopped_timings
+from textauto.search.records import Origin, TrialRecord, stopped_timings
 
 
 def stop_note(trial: Any) -> str:
     """The note of a trial whose worker the supervisor stopped at its time limit, else ""."""
     if stopped_timings(trial) is None:
         return ""
-    return f"stopped: over its time limit of {trial.user_attrs['limit']:.1f}s (its worker was stopped)"
+    return (
+        f"stopped: over its time limit of {TrialRecord.from_trial(trial).limit:.1f}s (its worker was stopped)"
+    )
 
 
 def leaderboard(
@@ -34,7 +36,8 @@ def leaderboard(
             if t.datetime_complete and t.datetime_start
             else None
         )
-        note = t.user_attrs.get("error") or t.user_attrs.get("stopped") or stop_note(t)
+        record = TrialRecord.from_trial(t)
+        note = record.error or record.stopped or stop_note(t)
         if not note and t.state == TrialState.FAIL:
             note = failure_notes.get(t.number, "")
         rows.append(
@@ -43,7 +46,7 @@ def leaderboard(
                 "state": t.state.name.lower(),
                 "score": t.value if t.state == TrialState.COMPLETE else None,
                 "duration_s": round(duration, 3) if duration is not None else None,
-                "portfolio": bool(t.user_attrs.get("portfolio", False)),
+                "portfolio": record.origin is Origin.PORTFOLIO,
                 "note": note,
                 **{f"param.{k}": v for k, v in t.params.items()},
             }

@@ -1,4 +1,5 @@
 """What a configuration will cost: the run's ``Clock``, the ``CostModel`` learned from timed
-trials, the refit's price and the time held back for it (``reserve``), and memory sizing.
+trials (``model``) from priors until then (``priors``), the refit's price (``refit``), and
+the memory a trial's features and classifier will take (``memory``).
 May import ``space``, ``features``, ``config`` and the base modules; never ``search`` or later.
 """

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import FeatureUnion
 
-from textauto.cost.budget import ngram_orders
+from textauto.cost.priors import ngram_orders
 from textauto.features import REPRESENTATIONS
 from textauto.features.ngrams import NgramTfidf
 from textauto.features.tfidf import CJK
@@ -110,3 +110,19 @@ def text_volume_of(texts: Sequence[str]) -> tuple[float, float]:
     """
     tokens = sum(len(t.split()) + len(_CJK_CHAR.findall(t)) for t in texts)
     return float(sum(map(len, texts))), float(tokens)
+
+
+# Dense float64 arrays of (features x outputs) a classifier holds while it fits: L-BFGS (logreg)
+# keeps 10 pairs of steps and gradient changes beside its iterate, gradient and direction; the
+# others a copy or two of their coefficients; a tree's size does not grow with the columns.
+DENSE_COPIES = {
+    "logreg": 26, "linear_svc": 3, "sgd": 3, "ridge": 3, "nbsvm": 3,
+    "complement_nb": 4, "multinomial_nb": 4, "lightgbm": 0,
+}  # fmt: skip
+
+
+def classifier_megabytes(params: dict[str, Any], n_features: int, n_classes: int) -> float:
+    """What the classifier of ``params`` holds in dense coefficients-sized arrays while it fits."""
+    outputs = 1 if n_classes <= 2 else n_classes
+    copies = DENSE_COPIES.get(str(params.get("classifier")), 3)
+    return copies * n_features * outputs * 8 / 2**20

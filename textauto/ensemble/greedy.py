@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from textauto.cost.budget import refit_makespan
+from textauto.cost.refit import RefitPrice
 from textauto.validation.metrics import Metric
 
 
@@ -57,11 +57,12 @@ class Candidate:
 
 
 def makespan_with(c: Candidate, features: dict[str, float], classifiers: list[float], workers: int) -> float:
-    """The members' refit (``refit_makespan``) once ``c`` joins them: ``features`` maps each
+    """The members' refit (``RefitPrice.makespan``) once ``c`` joins them: ``features`` maps each
     distinct featurizer to its seconds (one shared with ``c`` counts once), ``classifiers``
     holds the members' classifier seconds."""
     with_c = {c.feature_key: c.feature_seconds, **features}
-    return refit_makespan(list(with_c.values()), [*classifiers, c.refit_seconds - c.feature_seconds], workers)
+    price = RefitPrice(train_fraction=1.0, workers=workers)  # candidates hold their refit seconds
+    return price.makespan(list(with_c.values()), [*classifiers, c.refit_seconds - c.feature_seconds])
 
 
 @dataclass
@@ -94,7 +95,7 @@ def greedy_selection(
     ``y`` holds the column index in ``classes`` of each out-of-fold row's true label.
 
     A candidate that would push the members' refit past ``refit_budget`` is not added: their
-    featurizers, then their classifiers, on ``workers`` threads (``refit_makespan``; a
+    featurizers, then their classifiers, on ``workers`` threads (``RefitPrice.makespan``; a
     featurizer shared with a member already in counts once). Ties on the metric go to the
     lower log loss, so no member is added for nothing.
     The returned selection is the best prefix of the path.

@@ -17,13 +17,15 @@ from sklearn.exceptions import ConvergenceWarning
 
 from textauto.components import BuildContext
 from textauto.config import RunConfig
-from textauto.cost.budget import AFFORD_SLACK, Clock, final_seconds, refit_parts, refit_phases
-from textauto.cost.reserve import leading_trials, top_trials
+from textauto.cost.clock import Clock
+from textauto.cost.refit import AFFORD_SLACK, RefitPrice
 from textauto.ensemble.classifier import EnsembleClassifier
 from textauto.ensemble.greedy import Candidate, fit_temperature
-from textauto.ensemble.stacking import choose_combination
+from textauto.ensemble.stacking import Combination, Combiner, choose_combination
 from textauto.inference import softmax
 from textauto.search.oof import OOFStore
+from textauto.search.records import TrialRecord
+from textauto.search.reserve import leading_trials, top_trials
 from textauto.search.run import SearchResult
 from textauto.search.workers import resolve_n_jobs
 from textauto.space.build import build_pipeline, featurizer_key
@@ -43,17 +45,11 @@ class FinalModel:
 
 
 def load_candidates(
-    trials: list[FrozenTrial],
-    store: OOFStore,
-    y: np.ndarray,
-    train_fraction: float,
-    predict_share: float,
+    trials: list[FrozenTrial], store: OOFStore, y: np.ndarray, price: RefitPrice
 ) -> list[Candidate]:
-    """Trials (best first) with stored out-of-fold scores, as calibrated candidates.
-
-    A candidate's cost is its refit plus, when the caller will predict ``predict_share`` times
-    as many rows as it trained on, the featurizing of those rows.
-    """
+    """Trials (best first) with stored out-of-fold scores, as calibrated candidates, each
+    priced as an ensemble member (``RefitPrice.member``: its refit, then featurizing the rows
+    the caller predicts after)."""
     seen: set[str] = set()
     out = []
     for t in trials:
@@ -63,7 +59,7 @@ def load_candidates(
             continue
         seen.add(key)
         temperature = fit_temperature(scores, y)
-        features, classifier = refit_parts(t.params, t.user_attrs, train_fraction, predict_share)
+        features, classifier = price.member(t.params, TrialRecord.from_trial(t).timings)
         proba = softmax(scores / temperature)
         out.append(
             Candidate(
@@ -74,7 +70,7 @@ def load_candidates(
     return out
 
 
-def _affordable_best(
+def affordable_best(
     result: SearchResult,
     metric: Metric,
     plan: ValidationPlan,
@@ -85,18 +81,17 @@ def _affordable_best(
     """The best trial, or when its refit can no longer finish in time, the best one that can.
 
     The search holds back the best trial's refit, but a trial finishing last may lead with a
-    refit longer than what is left; the budget is kept rather than the last few tenths.
+    refit longer than what is left. Estimates carry a safety margin: the best is kept unless
+    it would overrun by more than ``AFFORD_SLACK`` of the budget.
     """
     best = result.best_trial
-    if best.user_attrs.get("partial"):
+    if TrialRecord.from_trial(best).partial:
         return best
+    price = RefitPrice(plan.train_fraction, predict_share)
 
     def cost(t: FrozenTrial) -> float:
-        frac = plan.train_fraction
-        return final_seconds(t.params, t.user_attrs, frac, predict_share, calibrated=store is None)
+        return price.single(t.params, TrialRecord.from_trial(t).timings, calibrated=store is None)
 
-    # Estimates carry a safety margin: keep the best unless it would overrun by more than the
-    # 10% of the budget the promise allows (20newsgroups lost 9 points to a 2 s shortfall).
     slack = 0.0 if clock.deadline is None else AFFORD_SLACK * (clock.deadline - clock.started)
     left = clock.left() + slack
     if cost(best) <= left:
@@ -135,49 +130,52 @@ def fit_final(
     X = np.asarray(texts, dtype=object)
     y = np.asarray(labels, dtype=object)
     metric = METRICS[cfg.search.metric]
-    best = result.best_trial = _affordable_best(result, metric, plan, clock, store, predict_rows / len(y))
+    share = predict_rows / len(y)
+    best = result.best_trial = affordable_best(result, metric, plan, clock, store, share)
     classes = np.unique(y)
     y_oof = np.searchsorted(classes, y[plan.oof_rows])
-    rounds = cfg.search.ensemble_size
     workers = resolve_n_jobs(cfg.search.n_jobs)  # the search's processes have ended: their cores
-    candidates: list[Candidate] = []
-    if store is not None:
-        leaders = leading_trials(result.study, metric, MAX_CANDIDATES)
-        others = [t for t in leaders if t.number != best.number]
-        trials = [best, *others] if rounds > 1 else [best]
-        candidates = load_candidates(trials, store, y_oof, plan.train_fraction, predict_rows / len(y))
+    price = RefitPrice(plan.train_fraction, share, workers)
+    candidates = _candidates(result, best, metric, store, y_oof, price, cfg.search.ensemble_size)
     if not candidates or candidates[0].number != best.number:
         pipeline = build_pipeline(FixedTrial(best.params), cfg.space, replace(ctx, probability=True))
         with _capped_solvers():
             pipeline.fit(X, y)
         return FinalModel(pipeline, float(best.value), None)
-
+    rounds, seed = cfg.search.ensemble_size, cfg.search.seed
     combination = choose_combination(
-        candidates, y_oof, classes, metric, rounds, clock.left(), workers, seed=cfg.search.seed
+        candidates, y_oof, classes, metric, rounds, clock.left(), workers, seed=seed
     )
-    members, weights = combination.members, combination.weights
-    score = float(best.value) if combination.kind == "single" else combination.score
-    info = None
-    if combination.scores:  # combiners were compared: keep what each scored, whichever won
-        info = {
-            "combiner": combination.kind,
-            "members": [
-                {
-                    "trial": c.number,
-                    "weight": round(weights[c.number], 4),
-                    "temperature": round(c.temperature, 4),
-                    "pipeline": f"{c.params.get('representation')} + {c.params.get('classifier')}",
-                }
-                for c in members
-            ],
-            "validation_score": combination.score,
-            "best_single_score": combination.single_score,
-            "held_out_scores": combination.scores,
-            "path": combination.selection.path if combination.selection else [],
-        }
-    stacker = combination.stacker
-    plain = replace(ctx, probability=False)  # probabilities come from the temperatures
-    ensemble = EnsembleClassifier(
+    ensemble = _ensemble_of(combination, cfg, ctx, workers)
+    with _capped_solvers():
+        ensemble.fit(X, y)
+    score = float(best.value) if combination.kind == Combiner.SINGLE else combination.score
+    return FinalModel(ensemble, score, _ensemble_info(combination, ensemble, price))
+
+
+def _candidates(
+    result: SearchResult,
+    best: FrozenTrial,
+    metric: Metric,
+    store: OOFStore | None,
+    y_oof: np.ndarray,
+    price: RefitPrice,
+    rounds: int,
+) -> list[Candidate]:
+    """The best trial, then (with ensembles on) the leaders of each kind, as candidates."""
+    if store is None:
+        return []
+    others = [t for t in leading_trials(result.study, metric, MAX_CANDIDATES) if t.number != best.number]
+    return load_candidates([best, *others] if rounds > 1 else [best], store, y_oof, price)
+
+
+def _ensemble_of(
+    combination: Combination, cfg: RunConfig, ctx: BuildContext, workers: int
+) -> EnsembleClassifier:
+    """The unfitted model of ``combination``; probabilities come from the temperatures."""
+    plain = replace(ctx, probability=False)
+    members, weights, stacker = combination.members, combination.weights, combination.stacker
+    return EnsembleClassifier(
         [(f"trial-{c.number}", build_pipeline(FixedTrial(c.params), cfg.space, plain)) for c in members],
         weights=[weights[c.number] for c in members],
         temperatures=[c.temperature for c in members],
@@ -185,15 +183,37 @@ def fit_final(
         stack_coef=None if stacker is None else stacker.coef,
         stack_intercept=None if stacker is None else stacker.intercept,
     )
-    with _capped_solvers():
-        ensemble.fit(X, y)
-    if info is not None:  # the price against the time taken, phase by phase
-        priced = priced_phases(members, predict_rows / len(y), workers)
-        info["refit_seconds"] = {
+
+
+def _ensemble_info(
+    combination: Combination, ensemble: EnsembleClassifier, price: RefitPrice
+) -> dict[str, Any] | None:
+    """For the manifest: members, weights and every combiner's held-out score, whichever won,
+    and the refit's price against the time it took; None when no combiners were compared."""
+    if not combination.scores:
+        return None
+    weights = combination.weights
+    priced = priced_phases(combination.members, price.predict_share, price.workers)
+    return {
+        "combiner": str(combination.kind),
+        "members": [
+            {
+                "trial": c.number,
+                "weight": round(weights[c.number], 4),
+                "temperature": round(c.temperature, 4),
+                "pipeline": f"{c.params.get('representation')} + {c.params.get('classifier')}",
+            }
+            for c in combination.members
+        ],
+        "validation_score": combination.score,
+        "best_single_score": combination.single_score,
+        "held_out_scores": combination.scores,
+        "path": combination.selection.path if combination.selection else [],
+        "refit_seconds": {
             phase: {"priced": round(p, 2), "took": round(t, 2)}
             for phase, p, t in zip(("featurizers", "classifiers"), priced, ensemble.fit_seconds_, strict=True)
-        }
-    return FinalModel(ensemble, score, info)
+        },
+    }
 
 
 def priced_phases(members: list[Candidate], predict_share: float, workers: int) -> tuple[float, float]:
@@ -201,4 +221,4 @@ def priced_phases(members: list[Candidate], predict_share: float, workers: int) 
     featurizing of the rows predicted after it (``load_candidates``)."""
     features = {c.feature_key: c.feature_seconds / (1 + predict_share) for c in members}
     classifiers = [c.refit_seconds - c.feature_seconds for c in members]
-    return refit_phases(list(features.values()), classifiers, workers)
+    return RefitPrice(1.0, predict_share, workers).phases(list(features.values()), classifiers)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -84,15 +85,35 @@ def diverse_members(
     return members
 
 
+class Combiner(StrEnum):
+    """How the saved model combines the best trials, simplest first."""
+
+    SINGLE = "single"  # the best pipeline alone
+    AVERAGE = "average"  # greedy selection's weighted average
+    STACK = "stack"  # a logistic regression over the members' log-probabilities
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A combiner with its setting (a stacker's regularisation ``C``), as compared on held-out
+    folds; ``str`` gives the name the manifest keeps its score under ("stack:0.03")."""
+
+    combiner: Combiner
+    C: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.combiner}:{self.C}" if self.C is not None else str(self.combiner)
+
+
 @dataclass
 class Combination:
-    """How the saved model combines trials: ``kind`` is "single", "average" or "stack"."""
+    """How the saved model combines trials."""
 
-    kind: str
+    kind: Combiner
     members: list[Candidate]
     weights: dict[int, float]  # trial number → weight in the average (stack: 1/n each)
     score: float  # the held-out folds' mean score of this kind
-    scores: dict[str, float] = field(default_factory=dict)  # every kind tried → the same
+    scores: dict[str, float] = field(default_factory=dict)  # every choice tried (``str(Choice)``) → the same
     single_score: float = float("nan")  # the best trial's on all the out-of-fold rows
     stacker: Stacker | None = None
     selection: Selection | None = None  # greedy selection's own (in-sample) path
@@ -100,6 +121,115 @@ class Combination:
 
 def _subset(candidates: Sequence[Candidate], rows: np.ndarray) -> list[Candidate]:
     return [replace(c, proba=c.proba[rows]) for c in candidates]
+
+
+@dataclass(frozen=True)
+class Chooser:
+    """Compares the combiners on held-out folds of the out-of-fold rows and fits the winner.
+
+    ``candidates[0]`` must be the best single trial; ``y`` holds column indices (scikit-learn's
+    metrics run 3x faster on them than on labels, and the choice runs six).
+    """
+
+    candidates: Sequence[Candidate]
+    y: np.ndarray
+    n_classes: int
+    metric: Metric
+    rounds: int
+    refit_budget: float
+    workers: int
+
+    @property
+    def classes(self) -> np.ndarray:
+        return np.arange(self.n_classes)
+
+    def score(self, proba: np.ndarray, rows: np.ndarray) -> float:
+        return self.metric.from_proba(self.y[rows], proba, self.classes)
+
+    def select(self, candidates: Sequence[Candidate], rows: np.ndarray) -> Selection:
+        args = (self.classes, self.metric, self.rounds, self.refit_budget, self.workers)
+        return select_ensemble(candidates, self.y[rows], *args)
+
+    def choices(self, stack_members: Sequence[Candidate]) -> list[Choice]:
+        """The combiners worth comparing, simplest first."""
+        out = [Choice(Combiner.SINGLE)]
+        if self.rounds > 1 and len(self.candidates) > 1:
+            out.append(Choice(Combiner.AVERAGE))
+        cells = len(self.y) * len(stack_members) * self.n_classes**3
+        if self.rounds > 1 and len(stack_members) > 1 and cells <= STACK_MAX_CELLS:
+            out += [Choice(Combiner.STACK, C) for C in STACK_C]
+        return out
+
+    def held_out(
+        self, choices: Sequence[Choice], stack_members: Sequence[Candidate], seed: int
+    ) -> dict[Choice, float]:
+        """Each choice's mean score on the held-out folds, fitted on the other folds."""
+        held: dict[Choice, list[float]] = {choice: [] for choice in choices}
+        folds = StratifiedKFold(CHOICE_FOLDS, shuffle=True, random_state=seed)
+        with warnings.catch_warnings():  # a class with fewer rows than folds: still split
+            warnings.simplefilter("ignore", UserWarning)
+            splits = list(folds.split(self.y, self.y))
+        for train, test in splits:
+            fold = _subset(self.candidates, train)
+            # the best single pipeline as chosen on this fold's training rows
+            best = max(range(len(fold)), key=lambda i: _signed(self.metric, self.score(fold[i].proba, train)))
+            fallback = self.candidates[best].proba[test]
+            for choice in choices:
+                held[choice].append(
+                    self.score(self._held_proba(choice, fold, stack_members, train, test, fallback), test)
+                )
+        return {choice: float(np.mean(values)) for choice, values in held.items()}
+
+    def _held_proba(
+        self,
+        choice: Choice,
+        fold: Sequence[Candidate],
+        stack_members: Sequence[Candidate],
+        train: np.ndarray,
+        test: np.ndarray,
+        best: np.ndarray,
+    ) -> np.ndarray:
+        """``choice`` fitted on the ``train`` rows, predicting the ``test`` rows (``best``: the
+        fold's best single pipeline's, also what a fold missing a class cannot stack)."""
+        if choice.combiner is Combiner.AVERAGE:
+            weights = self.select(fold, train).weights
+            return sum(w * c.proba[test] for c in self.candidates if (w := weights.get(c.number)) is not None)
+        if choice.combiner is Combiner.STACK:
+            stacker = fit_stacker(
+                [c.proba[train] for c in stack_members], self.y[train], self.n_classes, choice.C
+            )
+            return best if stacker is None else stacker.proba([c.proba[test] for c in stack_members])
+        return best
+
+    def fit(
+        self, choice: Choice, stack_members: Sequence[Candidate], means: dict[Choice, float]
+    ) -> Combination:
+        """``choice`` fitted on all the out-of-fold rows; the best single when it leaves one
+        member (or cannot be stacked)."""
+        everything = np.arange(len(self.y))
+        single = self.candidates[0]
+        common = {
+            "scores": {str(c): score for c, score in means.items()},
+            "single_score": self.score(single.proba, everything),
+        }
+        if choice.combiner is Combiner.AVERAGE:
+            selection = self.select(self.candidates, everything)
+            if len(selection.counts) > 1:
+                members = [c for c in self.candidates if c.number in selection.counts]
+                score = means[choice]
+                return Combination(
+                    Combiner.AVERAGE, members, selection.weights, score, selection=selection, **common
+                )
+        if choice.combiner is Combiner.STACK:
+            stacker = fit_stacker([c.proba for c in stack_members], self.y, self.n_classes, choice.C)
+            if stacker is not None:
+                weights = {c.number: 1.0 / len(stack_members) for c in stack_members}
+                score = means[choice]
+                return Combination(
+                    Combiner.STACK, list(stack_members), weights, score, stacker=stacker, **common
+                )
+        score = means[Choice(Combiner.SINGLE)]
+        return Combination(Combiner.SINGLE, [single], {single.number: 1.0}, score, **common)
 
 
 def choose_combination(
@@ -117,67 +247,18 @@ def choose_combination(
 
     ``candidates[0]`` must be the best single trial; ``y`` holds column indices in ``classes``.
     """
-    # column indices stand in for the labels: scikit-learn's metrics run 3x faster on them
-    # (greedy selection on 20newsgroups' holdout: 0.10 s against 0.30 s), and the choice runs six
-    classes = np.arange(len(classes))
-
-    def score(proba: np.ndarray, rows: np.ndarray) -> float:
-        return metric.from_proba(y[rows], proba, classes)
-
-    single = candidates[0]
+    chooser = Chooser(candidates, y, len(classes), metric, rounds, refit_budget, workers)
     stack_members = diverse_members(candidates, refit_budget, workers)
-    kinds = ["single"]
-    if rounds > 1 and len(candidates) > 1:
-        kinds.append("average")
-    cells = len(y) * len(stack_members) * len(classes) ** 3
-    if rounds > 1 and len(stack_members) > 1 and cells <= STACK_MAX_CELLS:
-        kinds += [f"stack:{C}" for C in STACK_C]
-    if len(kinds) == 1:
-        return Combination("single", [single], {single.number: 1.0}, float("nan"))
-    held: dict[str, list[float]] = {kind: [] for kind in kinds}
-    folds = StratifiedKFold(CHOICE_FOLDS, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():  # a class with fewer rows than folds: still split
-        warnings.simplefilter("ignore", UserWarning)
-        splits = list(folds.split(y, y))
-    for train, test in splits:
-        fold = _subset(candidates, train)
-        # the best single pipeline as chosen on this fold's training rows
-        best = max(range(len(fold)), key=lambda i: _signed(metric, score(fold[i].proba, train)))
-        held["single"].append(score(candidates[best].proba[test], test))
-        if "average" in held:
-            chosen = select_ensemble(fold, y[train], classes, metric, rounds, refit_budget, workers)
-            weights = chosen.weights
-            mix = sum(w * c.proba[test] for c in candidates if (w := weights.get(c.number)) is not None)
-            held["average"].append(score(mix, test))
-        for C in STACK_C:
-            if f"stack:{C}" not in held:
-                continue
-            stacker = fit_stacker([c.proba[train] for c in stack_members], y[train], len(classes), C)
-            # a fold missing a class cannot be stacked: score it as the best single
-            proba = (
-                candidates[best].proba[test]
-                if stacker is None
-                else stacker.proba([c.proba[test] for c in stack_members])
-            )
-            held[f"stack:{C}"].append(score(proba, test))
-    means = {kind: float(np.mean(values)) for kind, values in held.items()}
-    kind = "single"
-    for k in kinds[1:]:  # in order of complexity: a later kind must do strictly better
-        if metric.better(means[k], means[kind]):
-            kind = k
-    common = {"scores": means, "single_score": score(single.proba, np.arange(len(y)))}
-    if kind == "average":
-        selection = select_ensemble(candidates, y, classes, metric, rounds, refit_budget, workers)
-        if len(selection.counts) > 1:
-            members = [c for c in candidates if c.number in selection.counts]
-            weights = selection.weights
-            return Combination("average", members, weights, means[kind], selection=selection, **common)
-    if kind.startswith("stack:"):
-        stacker = fit_stacker([c.proba for c in stack_members], y, len(classes), float(kind[len("stack:") :]))
-        if stacker is not None:
-            weights = {c.number: 1.0 / len(stack_members) for c in stack_members}
-            return Combination("stack", stack_members, weights, means[kind], stacker=stacker, **common)
-    return Combination("single", [single], {single.number: 1.0}, means["single"], **common)
+    choices = chooser.choices(stack_members)
+    single = candidates[0]
+    if len(choices) == 1:
+        return Combination(Combiner.SINGLE, [single], {single.number: 1.0}, float("nan"))
+    means = chooser.held_out(choices, stack_members, seed)
+    chosen = choices[0]
+    for choice in choices[1:]:  # in order of complexity: a later one must do strictly better
+        if metric.better(means[choice], means[chosen]):
+            chosen = choice
+    return chooser.fit(chosen, stack_members, means)
 
 
 def _signed(metric: Metric, value: float) -> float:

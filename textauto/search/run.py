@@ -4,35 +4,26 @@ from __future__ import annotations
 
 import logging
 import math
-import statistics
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from sklearn.base import clone
 
 from textauto.components import BuildContext
-from textauto.config import RunConfig
-from textauto.cost.budget import (
-    AFFORD_SLACK,
-    Clock,
-    CostModel,
-    classifier_megabytes,
-)
+from textauto.config import RunConfig, SearchConfig
+from textauto.cost.clock import Clock
 from textauto.cost.memory import FeatureSizer
-from textauto.cost.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve
+from textauto.cost.refit import AFFORD_SLACK
 from textauto.exceptions import SearchError
-from textauto.inference import class_scores
-from textauto.search.feature_cache import FeatureCache, Featurized
+from textauto.search.feature_cache import FeatureCache
+from textauto.search.objective import TIMED, Limits, Objective
 from textauto.search.oof import OOFStore
+from textauto.search.records import Origin, StudyRecord, TrialRecord, record_study, record_trial
+from textauto.search.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve
 from textauto.search.study import (
-    METRIC_ATTR,
     Heartbeat,
     check_metric,
     create_study,
@@ -41,16 +32,13 @@ from textauto.search.study import (
     shown_url,
 )
 from textauto.search.swaps import SwapClassifiers
-from textauto.search.workers import limit_memory, resolve_n_jobs, supervise, worker_id
-from textauto.space.build import build_pipeline, featurizer_key, portfolio_for
-from textauto.space.config import SpaceConfig
-from textauto.timeout import TrialTimeout, time_limit
+from textauto.search.workers import limit_memory, resolve_n_jobs, supervise
+from textauto.space.build import portfolio_for
 from textauto.validation.metrics import METRICS, Metric
 from textauto.validation.splits import ValidationPlan
 
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 
-TIMED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 WORKER_POLL = 0.25  # seconds between a waiting worker's looks at the study
 # A worker may allocate its feature cache and this many times search.memory_mb beyond what it
 # holds when it starts: memory_mb prices a trial's features, not its transient copies.
@@ -74,201 +62,6 @@ class SearchResult:
         return {s: states.get(s, 0) for s in ("complete", "pruned", "fail", "running", "waiting")}
 
 
-class Objective:
-    """Score one sampled pipeline on the validation splits; the data is held once here."""
-
-    def __init__(
-        self,
-        texts: Sequence[str],
-        labels: Sequence[str],
-        plan: ValidationPlan,
-        metric: Metric,
-        space: SpaceConfig,
-        ctx: BuildContext,
-        clock: Clock,
-        reserve: Callable[[], float],
-        max_trial_seconds: float,
-        oof: OOFStore | None = None,
-        cache: FeatureCache | None = None,
-        memory_mb: float = float("inf"),
-        sizer: FeatureSizer | None = None,
-        workers: int = 1,
-        diversity_seconds: float = 0.0,
-    ) -> None:
-        self.texts = np.asarray(texts, dtype=object)
-        self.labels = np.asarray(labels, dtype=object)
-        self.plan = plan
-        self.metric = metric
-        self.space = space
-        self.ctx = ctx
-        self.clock = clock
-        self.reserve = reserve
-        self.max_trial_seconds = max_trial_seconds
-        self.diversity_seconds = diversity_seconds  # see _completes_for_diversity
-        self.workers = workers  # trial processes on this machine, timing side by side
-        self.costs = CostModel(plan.train_fraction, len(plan.splits), workers)
-        self.oof = oof
-        self.cache = cache if cache is not None else FeatureCache(0)
-        self.classes = np.unique(self.labels)
-        self.memory_mb = memory_mb
-        if sizer is None:
-            sizer = FeatureSizer(self.texts, plan.train_fraction, seed=ctx.seed)
-        self.sizer = sizer
-
-    def __call__(self, trial: optuna.Trial) -> float:
-        try:
-            trial.set_user_attr("worker", worker_id())
-            if "limit_at" in trial.user_attrs:  # a retried trial's, set by its dead worker
-                trial.set_user_attr("limit_at", None)
-            trial.set_user_attr("workers", self.workers)
-            pipeline = build_pipeline(trial, self.space, self.ctx)
-            self._skip_if_unaffordable(trial, pipeline)
-            try:
-                return self._validate(trial, pipeline)
-            finally:
-                self.costs.record(trial.params, trial.user_attrs)
-        except optuna.TrialPruned:
-            raise
-        except MemoryError:
-            cap = f"search.memory_mb = {self.memory_mb}"
-            trial.set_user_attr("error", f"MemoryError: out of memory ({cap} caps each worker)")
-            raise
-        except Exception as exc:
-            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
-            raise
-
-    def _skip_if_unaffordable(self, trial: optuna.Trial, pipeline: Any) -> None:
-        """Skip a configuration expected to take longer than the time left, refit included, or
-        whose features could outgrow ``search.memory_mb``."""
-        megabytes = self.sizer.megabytes(pipeline.named_steps["features"], trial.params)
-        if megabytes > self.memory_mb:
-            trial.set_user_attr(
-                "stopped",
-                f"skipped: its features could take {megabytes:.0f} MB (search.memory_mb = {self.memory_mb})",
-            )
-            raise optuna.TrialPruned()
-        self.costs.sync(trial.study.get_trials(deepcopy=False, states=TIMED))
-        featurized = (featurizer_key(trial.params), 0) in self.cache
-        expected = self.costs.expected(trial.params, featurized=featurized)
-        if expected is None:
-            return
-        seconds, refit = expected
-        left = self.clock.left()
-        if seconds + max(refit, self.reserve()) > left or seconds > self.max_trial_seconds:
-            trial.set_user_attr("stopped", f"skipped: expected to take {seconds:.1f}s; {left:.1f}s left")
-            raise optuna.TrialPruned()
-
-    def _completes_for_diversity(self, trial: optuna.Trial, rest: float) -> bool:
-        """Whether a trial below the median runs its remaining folds anyway: a portfolio entry or
-        a classifier swap, whose out-of-fold scores give the ensemble a member of another kind,
-        while those folds take at most ``diversity_seconds``.
-
-        Pruned, they leave none: on trec6 at 452d56b every trial but six word+char SVMs and
-        five portfolio entries was pruned, and no second kind of member was left to combine.
-        """
-        queued = "portfolio" in trial.user_attrs or "swap_of" in trial.user_attrs
-        return queued and rest <= self.diversity_seconds
-
-    def _skip_if_too_large(self, trial: optuna.Trial, n_features: int) -> None:
-        """Skip a classifier whose coefficient-sized arrays could outgrow ``search.memory_mb``
-        (known once the first fold is featurized)."""
-        megabytes = classifier_megabytes(trial.params, n_features, len(self.classes))
-        if megabytes > self.memory_mb:
-            trial.set_user_attr(
-                "stopped",
-                f"skipped: its classifier could take {megabytes:.0f} MB on {n_features} features "
-                f"(search.memory_mb = {self.memory_mb})",
-            )
-            raise optuna.TrialPruned()
-
-    def _validate(self, trial: optuna.Trial, pipeline: Any) -> float:
-        """Fit the featurizer and the classifier separately, to time each (the refit estimate)."""
-        features, classifier = pipeline.named_steps["features"], pipeline.named_steps["clf"]
-        scores: list[float] = []
-        fold_class_scores: list[np.ndarray] = []
-        feature_times: list[float] = []
-        classifier_times: list[float] = []
-        started = time.monotonic()
-        # No trial may run into the refit's time, nor past its share of the budget (except the
-        # first: on data too large for any trial, a model validated on one fold beats none).
-        limit = self.clock.left() - self.reserve()
-        if self.costs.cheapest() is not None:
-            limit = min(limit, self.max_trial_seconds)
-        if math.isfinite(limit):
-            # for the supervisor, which stops a worker stuck past it (in a C call the alarm
-            # cannot interrupt), and for the cost model, which learns from the stopped trial
-            trial.set_user_attr("limit", max(limit, 0.0))
-            trial.set_user_attr("limit_at", started + limit)
-        n_folds = len(self.plan.splits)
-        key = featurizer_key(trial.params)
-        reused = 0
-        for step, (train, val) in enumerate(self.plan.splits):
-            t0 = t1 = time.monotonic()
-            featurized = None
-            try:
-                with warnings.catch_warnings(), time_limit(started + limit - t0):
-                    warnings.simplefilter("ignore")
-                    featurized = self.cache.get((key, step))
-                    if featurized is None:
-                        featurizer = clone(features)
-                        X_train = featurizer.fit_transform(self.texts[train])
-                        X_val = featurizer.transform(self.texts[val])
-                        featurized = Featurized(X_train, X_val, time.monotonic() - t0)
-                        self.cache.put((key, step), featurized)
-                    else:
-                        reused += 1
-                    if step == 0:  # what a stopped trial is known to have cost so far
-                        trial.set_user_attr("feature_seconds", featurized.seconds)
-                    self._skip_if_too_large(trial, featurized.X_train.shape[1])
-                    t1 = time.monotonic()
-                    model = clone(classifier).fit(featurized.X_train, self.labels[train])
-                    t2 = time.monotonic()
-                    scores.append(self.metric(model, featurized.X_val, self.labels[val]))
-                    if self.oof is not None:
-                        fold_class_scores.append(class_scores(model, featurized.X_val, self.classes))
-            except TrialTimeout as stop:
-                # What it took so far, or was projected to take, is a lower bound on its cost:
-                # the cost model learns it.
-                now = time.monotonic()
-                in_features = featurized is None
-                trial.set_user_attr("feature_seconds", now - t0 if in_features else featurized.seconds)
-                spent = 0.0 if in_features else now - t1
-                trial.set_user_attr("classifier_seconds", spent + stop.remaining)
-                note = f"stopped: over its time limit of {max(limit, 0):.1f}s"
-                if stop.remaining:
-                    note = (
-                        f"stopped after {now - started:.1f}s: at its pace, its classifier would "
-                        f"have run past its time limit of {max(limit, 0):.1f}s"
-                    )
-                trial.set_user_attr("stopped", note)
-                raise optuna.TrialPruned() from None
-            feature_times.append(featurized.seconds)
-            classifier_times.append(t2 - t1)
-            trial.set_user_attr("reused_folds", reused)
-            trial.set_user_attr("feature_seconds", statistics.fmean(feature_times))
-            trial.set_user_attr("classifier_seconds", statistics.fmean(classifier_times))
-            trial.report(statistics.fmean(scores), step)
-            per_fold = (time.monotonic() - started) / (step + 1)
-            rest = per_fold * (n_folds - step - 1)
-            # Past the last fold there is nothing left to save: a trial that ran every fold is
-            # kept (on holdout data, pruning it after its only fold discarded finished work and
-            # left the median to the survivors, which it then ratcheted up).
-            last = step == n_folds - 1
-            if not last and trial.should_prune() and not self._completes_for_diversity(trial, rest):
-                trial.set_user_attr("stopped", "pruned: below the median of earlier trials")
-                raise optuna.TrialPruned()
-            if rest and (
-                rest > self.clock.left() - self.reserve() or rest + per_fold > self.max_trial_seconds
-            ):
-                trial.set_user_attr("stopped", "pruned: would not finish within the budget")
-                raise optuna.TrialPruned()
-        trial.set_user_attr("fold_scores", scores)
-        if self.oof is not None:
-            # rows in the order of ValidationPlan.oof_rows, for ensemble selection
-            self.oof.save(trial.number, np.concatenate(fold_class_scores))
-        return statistics.fmean(scores)
-
-
 def run_search(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -280,7 +73,7 @@ def run_search(
     storage: str | None = None,
     resume: bool = False,
     callbacks: Sequence[TrialCallback] = (),
-    user_attrs: dict[str, Any] | None = None,
+    data_fingerprint: str | None = None,
     oof: OOFStore | None = None,
     predict_share: float = 0.0,
 ) -> SearchResult:
@@ -293,105 +86,154 @@ def run_search(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     logging.getLogger("optuna").setLevel(logging.ERROR)
     s = config.search
-    metric = METRICS[s.metric]
-    heartbeat = Heartbeat(s.heartbeat_seconds, s.stale_seconds, s.trial_retries)
-    study, created = create_study(storage, s.study_name, metric.direction, s.seed, s.pruning, heartbeat)
+    study = open_study(config, ctx, storage, resume, data_fingerprint)
+    session = Session(
+        texts, labels, config, plan, ctx, clock, storage=storage, oof=oof, predict_share=predict_share
+    )
+    swaps = [SwapClassifiers(config.space, session.metric)] if s.warm_start else []
+    session.run(study, [*swaps, *callbacks])
+    best = best_trial(study, session.metric)
+    return SearchResult(study, s.metric, plan.description, plan.train_fraction, best)
+
+
+def _heartbeat(s: SearchConfig) -> Heartbeat:
+    return Heartbeat(s.heartbeat_seconds, s.stale_seconds, s.trial_retries)
+
+
+def open_study(
+    config: RunConfig, ctx: BuildContext, storage: str | None, resume: bool, data_fingerprint: str | None
+) -> optuna.Study:
+    """The run's study: created with its metric, fingerprint and portfolio queued, or joined
+    (refused when it optimizes another metric); on ``resume``, its interrupted trials failed."""
+    s = config.search
+    direction = METRICS[s.metric].direction
+    study, created = create_study(storage, s.study_name, direction, s.seed, s.pruning, _heartbeat(s))
     if not created:
-        check_metric(study, s.metric, metric.direction, shown_url(storage or "memory"))
+        check_metric(study, s.metric, direction, shown_url(storage or "memory"))
     if resume:
         fail_interrupted_trials(study)
     if created:
-        for key, value in {**(user_attrs or {}), METRIC_ATTR: s.metric}.items():
-            study.set_user_attr(key, value)
+        record_study(study, StudyRecord(metric=s.metric, data_fingerprint=data_fingerprint))
         if s.warm_start:
+            queued = TrialRecord(origin=Origin.PORTFOLIO).to_user_attrs()
             for params in portfolio_for(config.space, ctx):
-                study.enqueue_trial(params, user_attrs={"portfolio": True})
+                study.enqueue_trial(params, user_attrs=queued)
+    return study
 
-    # An in-memory study cannot be shared between processes: its trials run in this one.
-    n_jobs = resolve_n_jobs(s.n_jobs)
-    total = None if clock.deadline is None else clock.left()
-    max_trial = total * s.max_trial_fraction if total is not None else float("inf")
-    diversity = total * DIVERSITY_FRACTION if total is not None else float("inf")
-    # once, before the workers fork
-    sizer = FeatureSizer(texts, plan.train_fraction, seed=ctx.seed)
 
-    held_back = RefitReserve(
-        metric, plan.train_fraction, predict_share, calibrated=oof is None, n_jobs=n_jobs,
-        ensemble_cap=None if oof is None or s.ensemble_size < 2 or total is None
-        else ENSEMBLE_RESERVE_FRACTION * total,
-        slack=0.0 if total is None else AFFORD_SLACK * (clock.deadline - clock.started),
-    )  # fmt: skip
+class Session:
+    """This machine's part of a search: the objective's limits, its workers, when to stop."""
 
-    def reserve(study: optuna.Study) -> float:
-        return held_back(study, clock.left())
-
-    def search(study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:
-        cache = FeatureCache(s.cache_mb * 2**20)
-        objective = Objective(
-            texts, labels, plan, metric, config.space, ctx, clock, lambda: reserve(study), max_trial,
-            oof=oof, cache=cache, memory_mb=s.memory_mb, sizer=sizer,
-            workers=1 if storage is None else n_jobs, diversity_seconds=diversity,
+    def __init__(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        config: RunConfig,
+        plan: ValidationPlan,
+        ctx: BuildContext,
+        clock: Clock,
+        *,
+        storage: str | None,
+        oof: OOFStore | None,
+        predict_share: float,
+    ) -> None:
+        s = config.search
+        self.texts, self.labels, self.config, self.plan, self.ctx = texts, labels, config, plan, ctx
+        self.clock, self.storage, self.oof = clock, storage, oof
+        self.metric = METRICS[s.metric]
+        # An in-memory study cannot be shared between processes: its trials run in this one.
+        self.n_jobs = resolve_n_jobs(s.n_jobs)
+        total = math.inf if clock.deadline is None else clock.left()
+        self.max_trial = total * s.max_trial_fraction
+        self.diversity = total * DIVERSITY_FRACTION
+        self.sizer = FeatureSizer(texts, plan.train_fraction, seed=ctx.seed)  # once, before workers fork
+        self.held_back = RefitReserve(
+            self.metric, plan.train_fraction, predict_share, calibrated=oof is None, n_jobs=self.n_jobs,
+            ensemble_cap=None if oof is None or s.ensemble_size < 2 or clock.deadline is None
+            else ENSEMBLE_RESERVE_FRACTION * total,
+            slack=0.0 if clock.deadline is None else AFFORD_SLACK * (clock.deadline - clock.started),
         )  # fmt: skip
 
+    def reserve(self, study: optuna.Study) -> float:
+        return self.held_back(study, self.clock.left())
+
+    def run(self, study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:
+        if self.storage is None:
+            self.search(study, callbacks)
+            return
+        # Trials run only in workers, which the supervisor can stop; it runs the callbacks.
+        # Workers get until the refit must start; a trial still running then is stopped.
+        supervise(study, self.n_jobs, self.worker, callbacks, lambda: self.clock.left() - self.reserve(study))
+
+    def objective(self, study: optuna.Study) -> Objective:
+        s = self.config.search
+        limits = Limits(self.clock, lambda: self.reserve(study), self.max_trial, self.diversity, s.memory_mb)
+        return Objective(
+            self.texts, self.labels, self.plan, self.metric, self.config.space, self.ctx, limits,
+            oof=self.oof, cache=FeatureCache(s.cache_mb * 2**20), sizer=self.sizer,
+            workers=1 if self.storage is None else self.n_jobs,
+        )  # fmt: skip
+
+    def search(self, study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:
+        """Run trials in this process until the clock, less the refit's time, or ``n_trials``
+        (counting the study's finished trials, so that workers sharing it stop together)."""
+        s = self.config.search
+        objective = self.objective(study)
+
         def stop_when_out_of_time(study: optuna.Study, trial: FrozenTrial) -> None:
-            cheapest = objective.costs.cheapest() or 0.0
-            if clock.left() <= reserve(study) + cheapest:
+            if self.clock.left() <= self.reserve(study) + (objective.costs.cheapest() or 0.0):
                 study.stop()
 
-        # n_trials counts the study's finished trials, so workers sharing a study stop together.
-        finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-        done = len(study.get_trials(deepcopy=False, states=finished))
+        done = len(study.get_trials(deepcopy=False, states=TIMED))
         n_trials = None if s.n_trials is None else max(s.n_trials - done, 0)
-        stops = [stop_when_out_of_time]
+        stops: list[TrialCallback] = [stop_when_out_of_time]
         if s.n_trials is not None:
-            stops.append(optuna.study.MaxTrialsCallback(s.n_trials, states=finished))
-        if n_trials != 0 and clock.left() > 0:
+            stops.append(optuna.study.MaxTrialsCallback(s.n_trials, states=TIMED))
+        if n_trials != 0 and self.clock.left() > 0:
             study.optimize(
                 objective,
                 n_trials=n_trials,
-                timeout=None if clock.deadline is None else max(clock.left(), 0.0),
+                timeout=None if self.clock.deadline is None else max(self.clock.left(), 0.0),
                 catch=(Exception,),
                 callbacks=[*stops, *callbacks],
             )
 
-    def worker(index: int) -> None:
-        # A trial that allocates past this fails with a MemoryError (or its worker dies, and
-        # is replaced); either way the search goes on.
+    def worker(self, index: int) -> None:
+        """One worker process: its memory capped (a trial past the cap fails with a MemoryError,
+        or its worker dies and is replaced; either way the search goes on), its own study
+        object (and database connection) and sampler seed."""
+        s = self.config.search
         limit_memory((s.cache_mb + MEMORY_CAP_FACTOR * s.memory_mb) * 2**20)
-        # A fresh study object (and database connection) per process, its own sampler seed.
-        mine, _ = create_study(storage, s.study_name, metric.direction, s.seed + index, s.pruning, heartbeat)
+        direction = self.metric.direction
+        mine, _ = create_study(
+            self.storage, s.study_name, direction, s.seed + index, s.pruning, _heartbeat(s)
+        )
         # Workers after the first start once a trial has been timed: with no costs known, a
-        # worker could pick a trial far too slow for the data (the cost model learns from every
-        # worker's trials).
-        while index > 0 and clock.left() > 0 and not _any_timed(mine):
+        # worker could pick a trial far too slow for the data.
+        while index > 0 and self.clock.left() > 0 and not _any_timed(mine):
             time.sleep(WORKER_POLL)
-        search(mine, ())
+        self.search(mine, ())
 
-    swaps = [SwapClassifiers(config.space, metric)] if s.warm_start else []
-    if storage is None:
-        search(study, [*swaps, *callbacks])
-    else:
-        # Trials run only in workers, which the supervisor can stop; it runs the callbacks.
-        def until_refit() -> float:
-            return clock.left() - reserve(study)
 
-        # Workers get until the refit must start; a trial still running then is stopped.
-        supervise(study, n_jobs, worker, [*swaps, *callbacks], until_refit)
+def best_trial(study: optuna.Study, metric: Metric) -> FrozenTrial:
+    """The best completed trial, else the best partly validated one; none is a ``SearchError``
+    naming the first failure."""
     best = _best_or_none(study) or _best_partial(study, metric)
-    if best is None:
-        notes = failure_notes(study)
-        failed = [t for t in study.trials if t.state == TrialState.FAIL]
-        errors = [t.user_attrs.get("error") or notes.get(t.number) for t in failed]
-        first = next((e for e in errors if e), "no trial finished within the budget")
-        ran = [t for t in study.trials if t.state != TrialState.WAITING]  # not queued ones
-        raise SearchError(f"no trial completed ({len(ran)} run, {len(errors)} failed); first error: {first}")
-    return SearchResult(study, s.metric, plan.description, plan.train_fraction, best)
+    if best is not None:
+        return best
+    notes = failure_notes(study)
+    failed = [t for t in study.trials if t.state == TrialState.FAIL]
+    errors = [TrialRecord.from_trial(t).error or notes.get(t.number) for t in failed]
+    first = next((e for e in errors if e), "no trial finished within the budget")
+    ran = [t for t in study.trials if t.state != TrialState.WAITING]  # not queued ones
+    raise SearchError(f"no trial completed ({len(ran)} run, {len(errors)} failed); first error: {first}")
 
 
 def _any_timed(study: optuna.Study) -> bool:
     """Whether a fold of some trial has been timed (finished, or reported its first fold)."""
     return any(
-        t.state in TIMED or "classifier_seconds" in t.user_attrs for t in study.get_trials(deepcopy=False)
+        t.state in TIMED or TrialRecord.from_trial(t).timings is not None
+        for t in study.get_trials(deepcopy=False)
     )
 
 
@@ -407,7 +249,7 @@ def _best_partial(study: optuna.Study, metric: Metric) -> FrozenTrial | None:
     sign = 1 if metric.direction == "maximize" else -1
     best = max(partial, key=lambda t: sign * t.intermediate_values[t.last_step])
     best.value = best.intermediate_values[best.last_step]
-    best.set_user_attr("partial", True)
+    record_trial(best, partial=True)
     return best
 
 

@@ -14,6 +14,7 @@ import sqlalchemy
 from optuna.trial import TrialState
 
 from textauto.exceptions import ConfigError
+from textauto.search.records import StudyRecord, TrialRecord, note_failures
 
 # Workers started together on a new database race to create Optuna's tables: on PostgreSQL
 # one of two failed in each of five tries, with a unique violation on its enum type
@@ -70,13 +71,9 @@ def create_study(
         return optuna.load_study(**common), False
 
 
-# A study attribute: the metric the study optimizes (its direction alone does not name it).
-METRIC_ATTR = "metric"
-
-
 def check_metric(study: optuna.Study, metric: str, direction: str, where: str) -> None:
     """Refuse to continue or join ``study`` with a metric other than the one it optimizes."""
-    recorded = study.user_attrs.get(METRIC_ATTR)
+    recorded = StudyRecord.from_study(study).metric
     theirs = study.direction.name.lower()
     if recorded not in (None, metric) or theirs != direction:
         started = f"metric {recorded!r}" if recorded else f"a metric to {theirs}"
@@ -134,23 +131,18 @@ def _reason(exc: BaseException) -> str:
     return str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
 
 
-# A study attribute: why the supervisor failed a trial whose worker could not record it itself.
-NOTES_ATTR = "failed_trials"
-
-
 def fail_with_note(study: optuna.Study, numbers: Sequence[int], note: str) -> None:
     """Fail the trials ``numbers``, keeping ``note`` as the reason the leaderboard shows."""
     if not numbers:
         return
-    notes = {**study.user_attrs.get(NOTES_ATTR, {}), **{str(n): note for n in numbers}}
-    study.set_user_attr(NOTES_ATTR, notes)
+    note_failures(study, dict.fromkeys(numbers, note))
     for number in numbers:
         study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
 
 
 def failure_notes(study: optuna.Study) -> dict[int, str]:
     """The notes ``fail_with_note`` kept, by trial number."""
-    return {int(k): v for k, v in study.user_attrs.get(NOTES_ATTR, {}).items()}
+    return StudyRecord.from_study(study).failure_notes
 
 
 class RetryStale:
@@ -161,11 +153,11 @@ class RetryStale:
         self.retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=heartbeat.retries)
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        worker = trial.user_attrs.get("worker", "its worker")
+        worker = TrialRecord.from_trial(trial).worker or "its worker"
         note = f"failed: no heartbeat from {worker} for over {self.heartbeat.grace}s"
         if self.heartbeat.retries:
             note += " (queued again)"
-        study.set_user_attr(NOTES_ATTR, {**study.user_attrs.get(NOTES_ATTR, {}), str(trial.number): note})
+        note_failures(study, {trial.number: note})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             self.retry(study, trial)
@@ -183,8 +175,9 @@ def fail_interrupted_trials(study: optuna.Study) -> int:
         optuna.storages.fail_stale_trials(study)
     here = socket.gethostname()
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    dead = [t.number for t in running if _dead_here(t.user_attrs.get("worker"), here)]
-    dead += _never_tagged(study, {t.number for t in running if "worker" not in t.user_attrs})
+    workers = {t.number: TrialRecord.from_trial(t).worker for t in running}
+    dead = [number for number, worker in workers.items() if _dead_here(worker, here)]
+    dead += _never_tagged(study, {number for number, worker in workers.items() if worker is None})
     fail_with_note(study, dead, "failed: the run was interrupted while it ran (resumed after)")
     return len(dead)
 
@@ -197,11 +190,13 @@ def _never_tagged(study: optuna.Study, untagged: set[int]) -> list[int]:
         return []
     time.sleep(UNTAGGED_SECONDS)
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    return sorted(t.number for t in running if t.number in untagged and "worker" not in t.user_attrs)
+    return sorted(
+        t.number for t in running if t.number in untagged and TrialRecord.from_trial(t).worker is None
+    )
 
 
 def _dead_here(worker: str | None, host: str) -> bool:
-    """Whether ``worker`` ("host:pid", see ``parallel.worker_id``) was a process of this
+    """Whether ``worker`` ("host:pid", see ``workers.worker_id``) was a process of this
     machine that no longer runs."""
     if worker is None:
         return False

@@ -5,7 +5,8 @@ from __future__ import annotations
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from textauto.cost.reserve import top_trials
+from textauto.search.records import Origin, TrialRecord
+from textauto.search.reserve import top_trials
 from textauto.space.build import classifier_swaps, featurizer_key
 from textauto.space.config import SpaceConfig
 from textauto.validation.metrics import Metric
@@ -34,4 +35,8 @@ class SwapClassifiers:
             return
         self.done.add(featurizer_key(top[0].params))
         for params in classifier_swaps(top[0].params, self.space):
-            study.enqueue_trial(params, user_attrs={"swap_of": top[0].number}, skip_if_exists=True)
+            study.enqueue_trial(
+                params,
+                user_attrs=TrialRecord(origin=Origin.SWAP, swap_of=top[0].number).to_user_attrs(),
+                skip_if_exists=True,
+            )

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from textauto.search.records import TrialRecord
 from textauto.search.study import fail_with_note
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -120,19 +121,18 @@ def _stop_overdue(
     """Kill the workers whose running trial is past its ``limit_at``; prune that trial."""
     mine = {worker_id(p.pid): p for p in workers if p.is_alive()}
     now = time.monotonic()
+    running = [(t.number, TrialRecord.from_trial(t)) for t in trials if t.state == TrialState.RUNNING]
     overdue = {
-        t.number: t.user_attrs["worker"]
-        for t in trials
-        if t.state == TrialState.RUNNING
-        and t.user_attrs.get("worker") in mine
-        and now > (t.user_attrs.get("limit_at") or math.inf) + KILL_GRACE
+        number: r.worker
+        for number, r in running
+        if r.worker in mine and now > (r.limit_at if r.limit_at is not None else math.inf) + KILL_GRACE
     }
     if not overdue:
         return set()
     stopped = set()
     # Look again just before stopping: the worker may have finished that trial meanwhile.
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if overdue.get(trial.number) == trial.user_attrs.get("worker"):
+        if overdue.get(trial.number) == TrialRecord.from_trial(trial).worker:
             process = mine[overdue[trial.number]]
             process.kill()
             process.join(timeout=5)
@@ -147,7 +147,7 @@ def _fail_crashed(study: optuna.Study, workers: list[multiprocessing.Process]) -
     if not crashed:
         return set()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        process = crashed.get(trial.user_attrs.get("worker"))
+        process = crashed.get(TrialRecord.from_trial(trial).worker)
         if process is not None:
             reason = _exit_reason(process.exitcode)
             fail_with_note(study, [trial.number], f"failed: its worker died ({reason})")
@@ -226,5 +226,5 @@ def join_workers(procs: list[multiprocessing.Process], seconds_left: float, stud
     if stopped:
         ids = {worker_id(pid) for pid in stopped}
         running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-        late = [t.number for t in running if t.user_attrs.get("worker") in ids]
+        late = [t.number for t in running if TrialRecord.from_trial(t).worker in ids]
         fail_with_note(study, late, "stopped: still running when the search ended (the refit had begun)")
