@@ -21,6 +21,13 @@ def test_every_command_has_help_text(invoke):
         assert result.exit_code == 0 and "Usage" in result.output
 
 
+def test_train_help_shows_each_options_default(runner):
+    """Help texts hold "[default: ...]", which rich would read as markup and drop."""
+    output = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"}).output
+    for shown in ("[default: text]", "[default: label]", "[default: accuracy]", "[default: 300]"):
+        assert shown in output, shown
+
+
 def test_bundle_contents(trained_bundle):
     for name in (MODEL_FILE, MANIFEST_FILE, LEADERBOARD_FILE, REPORT_FILE, STUDY_FILE):
         assert (trained_bundle / name).is_file(), name

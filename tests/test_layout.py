@@ -95,3 +95,37 @@ def test_only_the_cli_reaches_the_service() -> None:
             or (isinstance(n, ast.Import) and any(a.name.split(".")[0] == "service" for a in n.names))
         ]
         assert not found or path.name == "cli.py", f"{path}:{found[0]} imports the service"
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def test_modules_and_functions_read_in_a_sitting() -> None:
+    """No module over 400 lines, no function over 60 (its signature and docstring included)."""
+    long = []
+    for path in modules():
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(PACKAGE.parent)
+        if (n := len(text.splitlines())) > MAX_MODULE_LINES:
+            long.append(f"{where}: {n} lines")
+        for node in ast.walk(ast.parse(text)):
+            is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            if is_function and (n := node.end_lineno - node.lineno + 1) > MAX_FUNCTION_LINES:
+                long.append(f"{where}:{node.lineno}: {node.name} has {n} lines")
+    assert not long, "\n".join(long)
+
+
+def test_every_design_section_the_code_names_exists() -> None:
+    """Code links to docs/design.md by section name; a renamed section must not strand it."""
+    import re
+
+    design = PACKAGE.parent / "docs" / "design.md"
+    headings = {
+        line[3:].strip() for line in design.read_text(encoding="utf-8").splitlines() if line.startswith("## ")
+    }
+    named = set()
+    for path in modules():
+        for match in re.finditer(r'docs/design\.md, "([^"]+)"', path.read_text(encoding="utf-8")):
+            named.add(re.sub(r"\s*#\s*|\s+", " ", match.group(1)).strip())
+    assert named and named <= headings, sorted(named - headings)

@@ -71,37 +71,49 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
     return overrides
 
 
+TrainFile = Annotated[Path, typer.Argument(help="Training data: .csv, .tsv, .jsonl or .parquet.")]
+TestOpt = Annotated[Path | None, typer.Option(help="Held-out test file, scored after the search.")]
+TestSizeOpt = Annotated[float | None, typer.Option(help="Split this fraction off TRAIN as the test set.")]
+TextColOpt = Annotated[str | None, typer.Option(help="Text column \\[default: text].")]
+LabelColOpt = Annotated[str | None, typer.Option(help="Label column \\[default: label].")]
+LangOpt = Annotated[
+    str | None, typer.Option(help="spaCy language code \\[default: auto, detected from the texts].")
+]
+ConfigOpt = Annotated[Path | None, typer.Option(help="TOML config (see configs/default.toml).")]
+MetricOpt = Annotated[str | None, typer.Option(help="Validation metric \\[default: accuracy].")]
+BudgetOpt = Annotated[float | None, typer.Option(help="Seconds for the whole command \\[default: 300].")]
+TrialsOpt = Annotated[int | None, typer.Option(help="Stop after this many trials.")]
+SeedOpt = Annotated[int | None, typer.Option(help="Random seed \\[default: 0].")]
+JobsOpt = Annotated[
+    int | None, typer.Option(help="Trial processes sharing the study \\[default: -1, one per core].")
+]
+StorageOpt = Annotated[str | None, typer.Option(help="Optuna storage URL \\[default: SQLite in --out].")]
+StudyOpt = Annotated[
+    str | None, typer.Option(help="Study name; workers sharing a storage share it \\[default: textauto].")
+]
+ResumeOpt = Annotated[bool, typer.Option(help="Continue the interrupted study in --out.")]
+OutOpt = Annotated[Path | None, typer.Option(help="Output directory \\[default: runs/<timestamp>].")]
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def train(
     ctx: typer.Context,
-    train_file: Annotated[Path, typer.Argument(help="Training data: .csv, .tsv, .jsonl or .parquet.")],
-    test: Annotated[Path | None, typer.Option(help="Held-out test file, scored after the search.")] = None,
-    test_size: Annotated[
-        float | None, typer.Option(help="Split this fraction off TRAIN as the test set.")
-    ] = None,
-    text_col: Annotated[str | None, typer.Option(help="Text column [default: text].")] = None,
-    label_col: Annotated[str | None, typer.Option(help="Label column [default: label].")] = None,
-    lang: Annotated[
-        str | None, typer.Option(help="spaCy language code [default: auto, detected from the texts].")
-    ] = None,
-    config: Annotated[Path | None, typer.Option(help="TOML config (see configs/default.toml).")] = None,
-    metric: Annotated[str | None, typer.Option(help="Validation metric [default: accuracy].")] = None,
-    time_budget: Annotated[
-        float | None, typer.Option(help="Seconds for the whole command [default: 300].")
-    ] = None,
-    n_trials: Annotated[int | None, typer.Option(help="Stop after this many trials.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed [default: 0].")] = None,
-    n_jobs: Annotated[
-        int | None, typer.Option(help="Trial processes sharing the study [default: -1, one per core].")
-    ] = None,
-    storage: Annotated[
-        str | None, typer.Option(help="Optuna storage URL [default: SQLite in --out].")
-    ] = None,
-    study_name: Annotated[
-        str | None, typer.Option(help="Study name; workers sharing a storage share it [default: textauto].")
-    ] = None,
-    resume: Annotated[bool, typer.Option(help="Continue the interrupted study in --out.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Output directory [default: runs/<timestamp>].")] = None,
+    train_file: TrainFile,
+    test: TestOpt = None,
+    test_size: TestSizeOpt = None,
+    text_col: TextColOpt = None,
+    label_col: LabelColOpt = None,
+    lang: LangOpt = None,
+    config: ConfigOpt = None,
+    metric: MetricOpt = None,
+    time_budget: BudgetOpt = None,
+    n_trials: TrialsOpt = None,
+    seed: SeedOpt = None,
+    n_jobs: JobsOpt = None,
+    storage: StorageOpt = None,
+    study_name: StudyOpt = None,
+    resume: ResumeOpt = False,
+    out: OutOpt = None,
 ) -> None:
     """Search text representations and classifiers; save the best model as a bundle.
 
@@ -109,50 +121,40 @@ def train(
     """
     from textauto.config import build_config
     from textauto.cost.clock import process_started
-    from textauto.progress import SearchProgress, summary_table
+    from textauto.progress import SearchProgress
     from textauto.train import default_out_dir
     from textauto.train import train as run_train
 
     options = {
-        "data.text_col": text_col,
-        "data.label_col": label_col,
-        "data.lang": lang,
-        "data.test_size": test_size,
-        "search.metric": metric,
-        "search.time_budget": time_budget,
-        "search.n_trials": n_trials,
-        "search.seed": seed,
-        "search.n_jobs": n_jobs,
-        "search.storage": storage,
-        "search.study_name": study_name,
-    }
+        "data.text_col": text_col, "data.label_col": label_col, "data.lang": lang,
+        "data.test_size": test_size, "search.metric": metric, "search.time_budget": time_budget,
+        "search.n_trials": n_trials, "search.seed": seed, "search.n_jobs": n_jobs,
+        "search.storage": storage, "search.study_name": study_name,
+    }  # fmt: skip
     overrides = guarded(lambda: parse_overrides(ctx.args))
     overrides.update({k: v for k, v in options.items() if v is not None})
     cfg = guarded(lambda: build_config(config, overrides))
     out_dir = out or default_out_dir()
-    s = cfg.search
     err_console.print(f"textauto: training on {train_file} → {out_dir}", highlight=False)
-    progress = SearchProgress(err_console, s.metric, s.time_budget, s.n_trials)
+    progress = SearchProgress(err_console, cfg.search.metric, cfg.search.time_budget, cfg.search.n_trials)
     try:
         with progress:
             outcome = guarded(
                 lambda: run_train(
-                    train_file,
-                    cfg,
-                    out=out_dir,
-                    test_path=test,
-                    resume=resume,
-                    callbacks=[progress],
-                    started=process_started(),
+                    train_file, cfg, out=out_dir, test_path=test, resume=resume,
+                    callbacks=[progress], started=process_started(),
                 )
-            )
+            )  # fmt: skip
     except KeyboardInterrupt:
-        raise fail(
-            f"interrupted; continue with: textauto train {train_file} --resume --out {out_dir}",
-            EXIT_INTERRUPTED,
-        ) from None
-    m = outcome.manifest
-    out_console.print(summary_table(m, outcome.board))
+        resume_with = f"textauto train {train_file} --resume --out {out_dir}"
+        raise fail(f"interrupted; continue with: {resume_with}", EXIT_INTERRUPTED) from None
+    _print_outcome(outcome.manifest, outcome.board, out_dir)
+
+
+def _print_outcome(m: dict[str, Any], board: Any, out_dir: Path) -> None:
+    from textauto.progress import summary_table
+
+    out_console.print(summary_table(m, board))
     line = f"best validation {m['metric']}: {m['validation']['score']:.4f} ({m['validation']['method']})"
     if m["test"]:
         line += f" · test accuracy {m['test']['accuracy']:.4f}, macro-F1 {m['test']['macro_f1']:.4f}"
@@ -167,7 +169,7 @@ def train(
 def evaluate(
     model_dir: Annotated[Path, typer.Argument(help="A model bundle written by `textauto train`.")],
     test_file: Annotated[Path, typer.Argument(help="Labelled data to score.")],
-    text_col: Annotated[str | None, typer.Option(help="Text column [default: the model's].")] = None,
+    text_col: Annotated[str | None, typer.Option(help="Text column \\[default: the model's].")] = None,
     label_col: Annotated[str, typer.Option(help="Label column.")] = "label",
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
@@ -213,7 +215,7 @@ def predict(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write predictions (format by extension).")
     ],
-    text_col: Annotated[str | None, typer.Option(help="Text column [default: the model's].")] = None,
+    text_col: Annotated[str | None, typer.Option(help="Text column \\[default: the model's].")] = None,
 ) -> None:
     """Write each row with its predicted label and per-class probabilities."""
     from textauto.bundle import load
@@ -235,7 +237,7 @@ def serve(
     metrics_port: Annotated[
         int | None,
         typer.Option(
-            min=1, max=65535, help="Serve /metrics on this port instead [default: $TEXTAUTO_METRICS_PORT]."
+            min=1, max=65535, help="Serve /metrics on this port instead \\[default: $TEXTAUTO_METRICS_PORT]."
         ),
     ] = None,
 ) -> None:

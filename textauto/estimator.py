@@ -130,9 +130,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         use_disk_cache(work_dir)  # spaCy parses, shared by forked workers and by --resume
         try:
             # Parallelism comes from trial processes and refit threads: BLAS and OpenMP threads
-            # within them only contend. Even alone, a logistic regression on word n-grams took
-            # 5.0 s with two threads against 1.6 s with one (trec6; ag_news 6.0 s against 3.1 s),
-            # and the stacker's fits 3.6 s against 0.25 s. Forked workers inherit the limit.
+            # within them only contend (docs/design.md, "Threads"). Forked workers inherit it.
             with threadpool_limits(limits=1):
                 self._search_and_refit(texts, labels, data, cfg, plan, ctx, clock, store, predict_rows)
         finally:

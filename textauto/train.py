@@ -118,6 +118,39 @@ def train(
 ) -> TrainOutcome:
     """Search, refit and save a bundle to ``out`` within ``config.search.time_budget``."""
     started = time.monotonic() if started is None else started
+    train_data, test_data = load_data(train_path, test_path, config)
+    make_out_dir(out)
+    s = config.search
+    storage = check_out_dir(out, s.storage, resume, s.study_name)
+    fingerprint = train_data.fingerprint()
+    check_same_data(storage, s.study_name, fingerprint, resume, train_path, out, s.metric)
+    run_cfg = config.model_copy(deep=True)
+    run_cfg.search.time_budget = search_budget(s.time_budget, started)
+    run_cfg.search.storage = storage
+    model = AutoTextClassifier(config=run_cfg, resume=resume, callbacks=callbacks, work_dir=out / CACHE_DIR)
+    model.fit(train_data.texts, train_data.labels, predict_rows=len(test_data) if test_data else 0)
+    test_scores = evaluate(model, test_data.texts, test_data.labels) if test_data else None
+    result = model.search_result_
+    board = leaderboard(result.study.trials, METRICS[s.metric].direction, failure_notes(result.study))
+    data = {
+        "train": str(train_path),
+        "test": test_data.source if test_data else None,
+        "rows": len(train_data),
+        "class_counts": dict(sorted(train_data.class_counts.items())),
+        "fingerprint": fingerprint,
+    }
+    manifest = build_manifest(out, config, model, data, test_scores)
+    manifest["timings"]["total_s"] = round(time.monotonic() - started, 2)
+    left = math.inf if s.time_budget is None else s.time_budget - (time.monotonic() - started)
+    save_bundle(out, model.model_, manifest, board, render_report(manifest, board), seconds_left=left)
+    return TrainOutcome(out, model, manifest, board)
+
+
+def load_data(
+    train_path: Path, test_path: Path | None, config: RunConfig
+) -> tuple[TextDataset, TextDataset | None]:
+    """The training data and the test data (a file, a split of the training file, or none),
+    checked before anything is searched."""
     d = config.data
     train_data = load_dataset(train_path, d.text_col, d.label_col, d.max_text_chars)
     test_data = load_dataset(test_path, d.text_col, d.label_col, d.max_text_chars) if test_path else None
@@ -125,29 +158,28 @@ def train(
         train_data, test_data = split_test(train_data, d.test_size, config.search.seed)
     warn_suspicious(train_data, test_data)
     METRICS[config.search.metric].check_classes(len(train_data.class_counts), str(train_path))
+    return train_data, test_data
 
-    make_out_dir(out)
-    storage = check_out_dir(out, config.search.storage, resume, config.search.study_name)
-    fingerprint = train_data.fingerprint()
-    s = config.search
-    check_same_data(storage, s.study_name, fingerprint, resume, train_path, out, s.metric)
 
-    budget = config.search.time_budget
-    search_budget = None
-    if budget is not None:
-        reserve = max(SAVE_RESERVE_MIN, budget * SAVE_RESERVE_FRACTION)
-        search_budget = max(budget - reserve - (time.monotonic() - started), 1.0)
-    run_cfg = config.model_copy(deep=True)
-    run_cfg.search.time_budget = search_budget
-    run_cfg.search.storage = storage
-    model = AutoTextClassifier(config=run_cfg, resume=resume, callbacks=callbacks, work_dir=out / CACHE_DIR)
-    model.fit(train_data.texts, train_data.labels, predict_rows=len(test_data) if test_data else 0)
+def search_budget(budget: float | None, started: float) -> float | None:
+    """The search and refit's part of the command's budget: less what has passed, and the time
+    held back for scoring the test set and saving."""
+    if budget is None:
+        return None
+    reserve = max(SAVE_RESERVE_MIN, budget * SAVE_RESERVE_FRACTION)
+    return max(budget - reserve - (time.monotonic() - started), 1.0)
 
-    test_scores = evaluate(model, test_data.texts, test_data.labels) if test_data else None
+
+def build_manifest(
+    out: Path,
+    config: RunConfig,
+    model: AutoTextClassifier,
+    data: dict[str, Any],
+    test_scores: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What the bundle's manifest.json says of the run (the files' hashes are added on saving)."""
     result = model.search_result_
-    direction = METRICS[config.search.metric].direction
-    board = leaderboard(result.study.trials, direction, failure_notes(result.study))
-    manifest = {
+    return {
         "name": out.name,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "classes": [str(c) for c in model.classes_],
@@ -164,18 +196,12 @@ def train(
         "ensemble": model.ensemble_,
         "test": test_scores,
         "trials": result.counts,
-        "data": {
-            "train": str(train_path),
-            "test": test_data.source if test_data else None,
-            "rows": len(train_data),
-            "class_counts": dict(sorted(train_data.class_counts.items())),
-            "fingerprint": fingerprint,
-        },
+        "data": data,
         "seed": config.search.seed,
         "lang": model.lang_,
         "lang_detected": model.detected_lang_,  # None when the configuration named the language
-        "text_col": d.text_col,
-        "time_budget": budget,
+        "text_col": config.data.text_col,
+        "time_budget": config.search.time_budget,
         "timings": {
             "search_and_refit_s": round(model.fit_seconds_, 2),
             "refit_s": round(model.refit_seconds_, 2),
@@ -183,7 +209,3 @@ def train(
         "config": config.model_dump(mode="json"),
         "versions": library_versions(),
     }
-    manifest["timings"]["total_s"] = round(time.monotonic() - started, 2)
-    left = math.inf if budget is None else budget - (time.monotonic() - started)
-    save_bundle(out, model.model_, manifest, board, render_report(manifest, board), seconds_left=left)
-    return TrainOutcome(out, model, manifest, board)

@@ -32,8 +32,12 @@ def _language(m: dict[str, Any]) -> str:
 
 
 def render_report(manifest: dict[str, Any], board: pd.DataFrame) -> str:
-    m = manifest
-    lines = [
+    lines = [*_summary(manifest), *_saved_model(manifest), *_test_set(manifest), *_leaderboard(board)]
+    return "\n".join(lines) + "\n"
+
+
+def _summary(m: dict[str, Any]) -> list[str]:
+    return [
         f"# textauto model `{m['name']}`",
         "",
         f"- created: {m['created']}",
@@ -48,12 +52,17 @@ def render_report(manifest: dict[str, Any], board: pd.DataFrame) -> str:
         "",
         *[f"- `{k}` = `{v}`" for k, v in m["best_params"].items()],
     ]
+
+
+def _saved_model(m: dict[str, Any]) -> list[str]:
     e = m.get("ensemble")
-    if e and e.get("combiner") == "single":
+    if not e:
+        return []
+    if e.get("combiner") == "single":
         others = ", ".join(
             f"{kind} {value:.4f}" for kind, value in e["held_out_scores"].items() if kind != "single"
         )
-        lines += [
+        return [
             "",
             "## Saved model: the best pipeline",
             "",
@@ -61,47 +70,57 @@ def render_report(manifest: dict[str, Any], board: pd.DataFrame) -> str:
             f"predictions: {m['metric']} {e['held_out_scores']['single']:.4f} for the best pipeline "
             f"chosen that way, against {others}.",
         ]
-    elif e:
-        lines += [
-            "",
-            "## Saved model: an ensemble",
-            "",
-            (
-                "A logistic regression over the members' out-of-fold log-probabilities"
-                if e.get("combiner") == "stack"
-                else "Greedy selection over the best trials' out-of-fold predictions"
-            )
-            + f": {m['metric']} {e['validation_score']:.4f} on held-out folds of those predictions, "
-            f"against {e['held_out_scores']['single']:.4f} for the best pipeline chosen the same way "
-            f"({e['best_single_score']:.4f} on all of them).",
-            "",
-            markdown_table(
-                pd.DataFrame(e["members"], columns=["trial", "weight", "temperature", "pipeline"])
-            ),
-        ]
-        if timed := e.get("refit_seconds"):  # manifests written before it lack it
-            phases = [f"{k} {t['took']:.1f} s (priced at {t['priced']:.1f} s)" for k, t in timed.items()]
-            lines += ["", f"Refit on all the training data, in threads: {'; '.join(phases)}."]
-    if m.get("test"):
-        t = m["test"]
-        lines += [
-            "",
-            f"## Test set (`{m['data']['test']}`, {t['n']} rows)",
-            "",
-            f"accuracy {t['accuracy']:.4f} · macro-F1 {t['macro_f1']:.4f} · "
-            f"weighted-F1 {t['weighted_f1']:.4f} · balanced accuracy {t['balanced_accuracy']:.4f}",
-            "",
-            markdown_table(
-                pd.DataFrame(
-                    [{"class": c, **v} for c, v in t["per_class"].items()],
-                    columns=["class", "precision", "recall", "f1", "support"],
-                )
-            ),
-        ]
-    if not board.empty:
-        cols = [c for c in ("trial", "state", "score", "duration_s") if c in board] + [
-            c for c in ("param.representation", "param.classifier") if c in board
-        ]
-        lines += ["", f"## Leaderboard (top {TOP}; all trials in leaderboard.csv)", ""]
-        lines.append(markdown_table(board[cols].head(TOP)))
-    return "\n".join(lines) + "\n"
+    how = (
+        "A logistic regression over the members' out-of-fold log-probabilities"
+        if e.get("combiner") == "stack"
+        else "Greedy selection over the best trials' out-of-fold predictions"
+    )
+    lines = [
+        "",
+        "## Saved model: an ensemble",
+        "",
+        how + f": {m['metric']} {e['validation_score']:.4f} on held-out folds of those predictions, "
+        f"against {e['held_out_scores']['single']:.4f} for the best pipeline chosen the same way "
+        f"({e['best_single_score']:.4f} on all of them).",
+        "",
+        markdown_table(pd.DataFrame(e["members"], columns=["trial", "weight", "temperature", "pipeline"])),
+    ]
+    if timed := e.get("refit_seconds"):  # manifests written before it lack it
+        phases = [f"{k} {t['took']:.1f} s (priced at {t['priced']:.1f} s)" for k, t in timed.items()]
+        lines += ["", f"Refit on all the training data, in threads: {'; '.join(phases)}."]
+    return lines
+
+
+def _test_set(m: dict[str, Any]) -> list[str]:
+    t = m.get("test")
+    if not t:
+        return []
+    per_class = pd.DataFrame(
+        [{"class": c, **v} for c, v in t["per_class"].items()],
+        columns=["class", "precision", "recall", "f1", "support"],
+    )
+    return [
+        "",
+        f"## Test set (`{m['data']['test']}`, {t['n']} rows)",
+        "",
+        f"accuracy {t['accuracy']:.4f} · macro-F1 {t['macro_f1']:.4f} · "
+        f"weighted-F1 {t['weighted_f1']:.4f} · balanced accuracy {t['balanced_accuracy']:.4f}",
+        "",
+        markdown_table(per_class),
+    ]
+
+
+def _leaderboard(board: pd.DataFrame) -> list[str]:
+    if board.empty:
+        return []
+    cols = [
+        c
+        for c in ("trial", "state", "score", "duration_s", "param.representation", "param.classifier")
+        if c in board
+    ]
+    return [
+        "",
+        f"## Leaderboard (top {TOP}; all trials in leaderboard.csv)",
+        "",
+        markdown_table(board[cols].head(TOP)),
+    ]

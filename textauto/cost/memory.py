@@ -2,10 +2,9 @@
 
 A text's n-gram non-zeros are its distinct n-grams, so a representation's non-zeros over the
 training texts are estimated without bias by counting them on a random sample of texts and
-scaling up (300-text samples came within 0.88-1.20 of the real count, five seeds, word 1-3 and
-char_wb 2-5 on the six benchmark sets, in under 0.1 s; document-frequency pruning only lowers
-the true count). spaCy token streams cannot be counted without parsing, so
-they keep a bound from the text volume: each token starts at most one n-gram per order.
+scaling up (document-frequency pruning only lowers the true count; docs/design.md, "Memory").
+spaCy token streams cannot be counted without parsing, so they keep a bound from the text
+volume: each token starts at most one n-gram per order.
 """
 
 from __future__ import annotations
@@ -25,15 +24,14 @@ from textauto.features.tfidf import CJK
 
 SAMPLE_TEXTS = 300
 # ...and at most this many characters of them (at least one text), so that counting stays under
-# a second or so on book-length documents (300 imdb reviews hold about 400,000 characters)
+# a second or so on book-length documents
 SAMPLE_CHARS = 2_000_000
 # Peak bytes per non-zero, measured as resident memory by benchmarks/feature_memory.py.
-# Featurizing (NgramTfidf's counted blocks and vocabulary, on the training side of a fold):
-# word 1-3-grams 52 (imdb), character n-grams 36-40 (20newsgroups, sst2).
+# Featurizing (NgramTfidf's counted blocks and vocabulary, on the training side of a fold).
 FEATURIZE_BYTES = {"word": 52.0, "char": 40.0}
 # Fitting, beyond the float32 matrix (8 bytes per non-zero, both sides of the fold): a float64
-# copy and liblinear's own index-value pairs (LinearSVC: 59 in all on 20newsgroups' char
-# n-grams; NB-SVM fits liblinear on a float64 copy of the scaled counts). The other classifiers
+# copy and liblinear's own index-value pairs (NB-SVM fits liblinear on a float64 copy of the
+# scaled counts). The other classifiers
 # take the float32 matrix as it is, or one float64 copy, within the featurizing peak.
 HELD_BYTES = 8.0
 FIT_COPY_BYTES = {"linear_svc": 52.0, "nbsvm": 52.0}

@@ -53,8 +53,7 @@ class CostModel:
         self._cheapest_features = min(self._cheapest_features, features)
         # Seconds per unit of featurizer weight at these n-gram orders and analyzer, for both
         # parts of a fold: a classifier's fit grows with the features it is given as their
-        # computing does (20newsgroups: char_wb 2-5-grams' SGD, 20 s a fold, was priced from
-        # char 1-5-grams' weight at 53 s, over the trial limit, and skipped).
+        # computing does (docs/design.md, "The budget and the cost model").
         weight = featurizer_weight(rep, params)
         self._features[rep] = max(self._features.get(rep, 0.0), features / weight)
         # classifier seconds at the classifier's reference size (LightGBM: 100 trees, ...)
@@ -89,8 +88,7 @@ class CostModel:
 
         From the same classifier on another representation, or else from another classifier on
         the same representation, scaled by the classifiers' weights; only when neither was
-        timed, from the slowest unit seen. That unit alone priced trec6's ridge on word+char
-        n-grams at 87 s (a word logistic regression, 4 s a fold, set it), and skipped it: 0.5 s.
+        timed, from the slowest unit seen (which alone overprices by 100x and more).
         """
         if clf in self._per_classifier:
             return self._per_classifier[clf]
@@ -101,11 +99,8 @@ class CostModel:
 
     def cheapest(self) -> float | None:
         """Below this much time left, no trial can finish: the cheapest configuration timed, or
-        the cheapest classifier's prior on features already cached.
-
-        On 20newsgroups the first trial timed was a 20-class linear SVM (30 s a fold); taken as
-        the cheapest, it stopped both workers with 77 s left, while naive Bayes on its cached
-        features takes a second.
+        the cheapest classifier's prior on features already cached (the first trial timed may
+        be a slow one, while naive Bayes on its cached features takes a second).
         """
         if not self._features:
             return None

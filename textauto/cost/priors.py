@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# Priors for configurations not yet timed, relative to word TF-IDF and a linear SVM (from the
-# benchmark sets, with NgramTfidf: char 1-5-grams cost 3-5x word 1-2-grams per text; char_wb
-# about half of char; classifier fits grow with the featurizer's output too).
+# Priors for configurations not yet timed, relative to word TF-IDF and a linear SVM; classifier
+# fits grow with the featurizer's output too.
 FEATURIZER_WEIGHT = {"word": 1.0, "char": 4.5, "spacy": 4.0}
 ANALYZER_WEIGHT = {"char_wb": 0.5}
 CLASSIFIER_WEIGHT = {
@@ -18,11 +17,8 @@ CLASSIFIER_WEIGHT = {
 
 
 # LightGBM's cost follows the rows, columns and classes, not the linear SVM's fit time its prior
-# is scaled from (300 trees took 180x the SVM's time on trec6, 320x on ag_news, so a prior
-# right for one set is 2x off for the other). Until it is timed on the data it is priced at a
-# third of its prior: a trial that the prior rightly called too slow is stopped at its time
-# limit (and priced from then on), one it wrongly called too slow gets its chance (trec6: an
-# estimated 61 s, over the 60 s trial limit, for 22 s of work).
+# is scaled from: until timed on the data it is priced at a third of its prior, so that one the
+# prior wrongly calls too slow gets its chance (a right one is stopped at its time limit).
 UNTIMED_DISCOUNT = {"lightgbm": 3.0}
 
 
@@ -37,8 +33,8 @@ def classifier_weight(classifier: str, params: dict[str, Any] | None = None) -> 
     return weight
 
 
-# Featurizing time grows with the number of n-gram orders counted (measured on imdb: word
-# 1-3-grams took 1.6x the time of 1-2-grams); the weights above are for these orders.
+# Featurizing time grows with the number of n-gram orders counted; the weights above are for
+# these orders.
 TYPICAL_ORDERS = {"word": 2, "char": 5, "spacy": 1}
 
 

@@ -65,19 +65,17 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.stack_coef = stack_coef
         self.stack_intercept = stack_intercept
 
-    def fit(self, X: Any, y: Any) -> EnsembleClassifier:
+    def _check_params(self, n_classes: int) -> None:
         n = len(self.estimators)
         for label, values in (("weights", self.weights), ("temperatures", self.temperatures)):
             if values is not None and len(values) != n:
                 raise ValueError(f"{label}: {len(values)} values for {n} estimators")
         if self.n_jobs is not None and self.n_jobs < 1:
             raise ValueError(f"EnsembleClassifier: n_jobs must be None or >= 1, got {self.n_jobs!r}")
-        y = np.asarray(y)
-        self.classes_ = np.unique(y)
         if (self.stack_coef is None) != (self.stack_intercept is None):
             raise ValueError("EnsembleClassifier: stack_coef and stack_intercept go together")
         if self.stack_coef is not None:
-            k = len(self.classes_)
+            k = n_classes
             expected = (1 if k == 2 else k, n * k)
             if np.shape(self.stack_coef) != expected or np.shape(self.stack_intercept) != expected[:1]:
                 raise ValueError(
@@ -85,6 +83,12 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
                     f"stack_intercept {np.shape(self.stack_intercept)}; {n} members of {k} classes "
                     f"need {expected} and {expected[:1]}"
                 )
+
+    def fit(self, X: Any, y: Any) -> EnsembleClassifier:
+        n = len(self.estimators)
+        y = np.asarray(y)
+        self._check_params(len(np.unique(y)))
+        self.classes_ = np.unique(y)
         # Members whose featurizing steps are equal share one fitted copy of them, in memory
         # and on disk (pickle keeps shared references), and transform once.
         keys = [  # each member's featurizing steps, hashed once (None: not a pipeline)

@@ -24,9 +24,8 @@ from textauto.validation.metrics import Metric
 def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     """The temperature T minimising the log loss of ``softmax(scores / T)`` (``y``: column indices).
 
-    Searched relative to the scores' spread, so that any scale of scores is calibrated: naive
-    Bayes' log-probabilities on TF-IDF differ by about 1e-6, and a fixed range stopped at its
-    edge with the probabilities still uniform.
+    Searched relative to the scores' spread, so that any scale of scores is calibrated (naive
+    Bayes' log-probabilities on TF-IDF differ by about 1e-6).
     """
     s = scores.astype(np.float64)
     spread = float(np.std(s - s.mean(axis=1, keepdims=True)))
@@ -102,37 +101,29 @@ def greedy_selection(
     """
     rows = np.arange(len(y))
     labels = classes[y]
+    sign = 1.0 if metric.direction == "maximize" else -1.0
 
     def key(proba: np.ndarray) -> tuple[float, float]:
-        value = metric.from_proba(labels, proba, classes)
-        sign = 1.0 if metric.direction == "maximize" else -1.0
         log_loss = float(-np.mean(np.log(np.clip(proba[rows, y], 1e-15, None))))
-        return sign * value, -log_loss
+        return sign * metric.from_proba(labels, proba, classes), -log_loss
 
     first = candidates[0]
     total = first.proba.astype(np.float64)
     counts: Counter[int] = Counter({first.number: 1})
-    features = {first.feature_key: first.feature_seconds}  # distinct featurizers: fit once
-    classifiers = [first.refit_seconds - first.feature_seconds]
-    best_key = key(total)
-    best_counts = dict(counts)
+    refit = _Refit(
+        workers, {first.feature_key: first.feature_seconds}, [first.refit_seconds - first.feature_seconds]
+    )
+    best_key, best_counts = key(total), dict(counts)
     single = metric.from_proba(labels, total, classes)
     path = [single]
     for _ in range(max_rounds - 1):
         n = sum(counts.values())
-        choice = None
-        for c in candidates:
-            if c.number not in counts and makespan_with(c, features, classifiers, workers) > refit_budget:
-                continue
-            k = key((total + c.proba) / (n + 1))
-            if choice is None or k > choice[0]:
-                choice = (k, c)
-        if choice is None:
+        affordable = [c for c in candidates if c.number in counts or refit.with_(c) <= refit_budget]
+        if not affordable:
             break
-        k, c = choice
+        k, c = max(((key((total + c.proba) / (n + 1)), c) for c in affordable), key=lambda kc: kc[0])
         if c.number not in counts:
-            features.setdefault(c.feature_key, c.feature_seconds)
-            classifiers.append(c.refit_seconds - c.feature_seconds)
+            refit.add(c)
         counts[c.number] += 1
         total = total + c.proba
         path.append(metric.from_proba(labels, total / (n + 1), classes))
@@ -141,6 +132,22 @@ def greedy_selection(
     n = sum(best_counts.values())
     mix = sum(best_counts[c.number] * c.proba for c in candidates if c.number in best_counts) / n
     return Selection(best_counts, metric.from_proba(labels, mix, classes), single, path)
+
+
+@dataclass
+class _Refit:
+    """The members' refit so far: each distinct featurizer's seconds, each classifier's."""
+
+    workers: int
+    features: dict[str, float]
+    classifiers: list[float]
+
+    def with_(self, c: Candidate) -> float:
+        return makespan_with(c, self.features, self.classifiers, self.workers)
+
+    def add(self, c: Candidate) -> None:
+        self.features.setdefault(c.feature_key, c.feature_seconds)
+        self.classifiers.append(c.refit_seconds - c.feature_seconds)
 
 
 def select_ensemble(
@@ -155,10 +162,8 @@ def select_ensemble(
     """Greedy selection from the best candidate; when that leaves it alone, from the others.
 
     A best pipeline with a long refit can leave no room for any member beside it; an ensemble
-    of the others that validates better is then saved instead (sst2: a word+char NB-SVM whose
-    refit crowded out every member scored 0.818 on test alone; an ensemble of four linear
-    pipelines that validated 0.0003 higher scored 0.849). ``single_score`` stays the best
-    candidate's.
+    of the others that validates better is then saved instead (docs/design.md, "Ensembles").
+    ``single_score`` stays the best candidate's.
     """
     kwargs = {"max_rounds": rounds, "refit_budget": refit_budget, "workers": workers}
     selection = greedy_selection(candidates, y, classes, metric, **kwargs)

@@ -8,8 +8,7 @@ log-probabilities, Wolpert 1992) is therefore made on held-out folds of the out-
 each combiner is fitted on four fifths and scored on the fifth.
 
 Stacking's members are the best trial of each representation and classifier pair: diverse
-members are what a stacker can weigh per class (trec6: 0.922 on test against 0.916 for the
-greedy average and for the best pipeline, the choice made on held-out folds).
+members are what a stacker can weigh per class. See docs/design.md, "Ensembles".
 """
 
 from __future__ import annotations
@@ -32,11 +31,8 @@ from textauto.validation.metrics import Metric
 
 STACK_C = (0.03, 0.3)  # regularisation of the stacker, chosen on the held-out folds
 CHOICE_FOLDS = 5
-# Stacking is tried only when rows x members x classes³ stays under this: the stacker's
-# inputs and outputs grow with members x classes and classes, and lbfgs needs more passes with
-# more classes (trec6, 5,452 rows x 8 members x 6 classes: 3 s for the whole choice;
-# 20newsgroups' holdout, 2,263 rows x 3-5 members x 20 classes: 25-36 s, 30 s over the budget,
-# where the stack scored 0.934 on held-out folds against 0.944 for the greedy average).
+# Stacking is tried only while rows x members x classes³ stays under this: the stacker's fits
+# grow with members x classes, and lbfgs needs more passes with more classes.
 STACK_MAX_CELLS = 16_000_000
 
 
@@ -128,7 +124,7 @@ class Chooser:
     """Compares the combiners on held-out folds of the out-of-fold rows and fits the winner.
 
     ``candidates[0]`` must be the best single trial; ``y`` holds column indices (scikit-learn's
-    metrics run 3x faster on them than on labels, and the choice runs six).
+    metrics run 3x faster on them than on labels).
     """
 
     candidates: Sequence[Candidate]

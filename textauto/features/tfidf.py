@@ -26,10 +26,8 @@ _CJK_TOKEN = re.compile(f"[{CJK}]")
 
 # Words that open a negation scope, as our tokenizer splits them: "don't" and GLUE's "do n't"
 # both end in the token "t"; apostrophes dropped in informal text leave "dont". Marking what
-# follows them (``NgramTfidf(negation_cues=...)``) is a representation the search may choose:
-# on validation it helps sentiment and costs topics a little (benchmarks/negation.py, word+char
-# linear SVM / word NB-SVM: sst2 +0.002 / +0.010, imdb -0.001 / +0.003, trec6 +0.003 / -0.001,
-# sms_spam 0.000 / -0.002, ag_news -0.003 / -0.003).
+# follows them (``NgramTfidf(negation_cues=...)``) is a choice of the search space: it helps
+# sentiment and costs topics a little (docs/design.md, "The search space's defaults").
 NEGATION_CUES: dict[str, frozenset[str]] = {
     "en": frozenset([
         "not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "nowhere", "cannot",

@@ -64,7 +64,7 @@ CHAR_DEFAULTS = {
 }  # fmt: skip
 
 # 300 trees of 31 leaves, each seeing 30% of the columns: as accurate as the linear SVM on
-# trec6 word 1-2-grams (0.894), 5 s on 5.5k questions.
+# short texts, in seconds (docs/design.md, "The search space's defaults").
 LIGHTGBM_DEFAULTS = {
     "n_estimators": 300, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 5,
     "colsample_bytree": 0.3, "reg_lambda": 0.01, "class_weight": "none",
@@ -110,8 +110,7 @@ PORTFOLIO: list[dict[str, Any]] = [
         "linear_svc.class_weight": "none",
     },
     {  # char_wb 2-5-grams + SGD (modified Huber, scikit-learn's alpha): a char model that stays
-        # cheap where the SVMs above are too slow or too large (20newsgroups: 11 s on the full
-        # train split, 0.871 alone and 0.878 beside a word ridge, whose best alone is 0.873)
+        # cheap where the SVMs above are too slow or too large
         "representation": "char",
         "classifier": "sgd",
         **CHAR_DEFAULTS,
@@ -135,10 +134,8 @@ PORTFOLIO: list[dict[str, Any]] = [
 
 
 # Sound settings of each classifier, for trying it on a representation that won. Not SGD: a
-# near twin of the linear SVM, it adds little diversity, and on sst2 its swap led validation by
-# 0.001-0.004, drew the sampler to SGD, and the ensembles saved scored 0.828-0.841 on test (four
-# runs), against 0.837-0.856 in the six runs before and 0.845 without the swap (SGD stays in the
-# portfolio, on char_wb n-grams).
+# near twin of the linear SVM, it adds little diversity and drew the sampler to itself
+# (docs/design.md, "Pruning and diversity"); SGD stays in the portfolio, on char_wb n-grams.
 CLASSIFIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "linear_svc": {"C": 0.5, "class_weight": "none"},
     "logreg": {"C": 4.0, "class_weight": "none"},

@@ -17,10 +17,9 @@ CLASS_WEIGHT = ["none", "balanced"]
 # TF-IDF weights of a term barely matter to a tree beyond zero / non-zero: 15 bins scored as
 # 255 did on the benchmark sets, with smaller histograms.
 LIGHTGBM_MAX_BIN = 15
-# liblinear's dual coordinate descent reaches its accuracy within 10-20 passes over the data
-# (word 1-2 + char_wb 2-5 n-grams, C 0.3-3, the six benchmark sets: within 0.2 points of 1000
-# passes at 20). Its default 1000 passes buy a precision no score sees, at up to 3x the time at
-# a high C (20newsgroups, C=3: 158 s against 54 s; imdb: 19.7 s against 5.4 s).
+# liblinear's dual coordinate descent reaches its accuracy within 10-20 passes; its default
+# 1000 buy a precision no score sees, at up to 3x the time (docs/design.md, "The search
+# space's defaults").
 LINEAR_SVC_MAX_ITER = 20
 # Every class has 2+ examples (the data checks), so a stratified 2-fold split always exists.
 CALIBRATION_FOLDS = 2
@@ -82,9 +81,8 @@ def build_nbsvm(p: dict[str, Any], ctx: BuildContext) -> Any:
 def build_lightgbm(p: dict[str, Any], ctx: BuildContext) -> Any:
     """Gradient-boosted trees on the sparse TF-IDF matrix, one thread (trials run in parallel).
 
-    Histograms are built row-wise: left to choose, LightGBM times both ways first, which on
-    sst2's word 1-2-grams (54k rows, 70k columns) took 17 of the 30 s before the first tree,
-    to pick row-wise anyway (column-wise: 2.4 s a tree against 0.2 s). The trees are the same.
+    Histograms are built row-wise: left to choose, LightGBM times both ways first, for most of
+    the time before its first tree, and picks row-wise on TF-IDF anyway. The trees are the same.
     """
     from textauto.space.boosting import PacedLGBMClassifier  # imported when used: LightGBM is slow to import
 
@@ -109,9 +107,8 @@ CLASSIFIERS = {
     for c in (
         Component("logreg", {"C": log_range(0.01, 1000.0), "class_weight": CLASS_WEIGHT}, build_logreg),
         Component(
-            # C up to 10: liblinear runs in one C call the trial time limit cannot interrupt,
-            # and before LINEAR_SVC_MAX_ITER a high C ran for minutes on long texts (44 s for
-            # one imdb fold at C=72)
+            # C up to 10: liblinear runs in one C call the trial's alarm cannot interrupt, and
+            # a high C runs long on long texts
             "linear_svc",
             {"C": log_range(0.005, 10.0), "class_weight": CLASS_WEIGHT},
             build_linear_svc,
@@ -142,10 +139,9 @@ CLASSIFIERS = {
         Component(
             "lightgbm",
             {
-                # A fit costs about n_estimators x colsample_bytree^0.7 (x classes; measured on
-                # trec6 and ag_news, budget.classifier_weight); the cost model skips what the data
-                # and the budget cannot afford. 300 trees seeing 30% of the columns matched the
-                # linear SVM on trec6, where 100 seeing 10% fell 3 points short.
+                # A fit costs about n_estimators x colsample_bytree^0.7 (x classes; see
+                # cost.priors.classifier_weight); the cost model skips what the budget cannot
+                # afford. Fewer trees seeing fewer columns fell short of the linear SVM.
                 "n_estimators": Range(low=50, high=500, log=True),
                 "learning_rate": log_range(0.03, 0.3),
                 "num_leaves": Range(low=8, high=64, log=True),

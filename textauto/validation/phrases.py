@@ -1,16 +1,11 @@
 """Phrase-level data: training texts that occur inside other training texts.
 
-SST-style sets hold every sentence beside the phrases parsed out of it (on sst2, 92% of the
-texts occur inside another). Split at random, a validation phrase's sentence sits in the
-training fold, and a model that memorizes long n-grams looks best on validation while it
-generalizes worse to new sentences (sst2: a word+char NB-SVM validated highest and scored 0.818
-on the test sentences, four linear pipelines validating 0.0003 lower scored 0.849). Grouping
-each phrase with the longest text containing it keeps a sentence and its phrases on one side.
-
-Validation still scores every held-out phrase, not only the sentences: on sst2's grouped
-holdout, accuracy on its 13,395 phrases ranked 20 pipelines by their test accuracy; accuracy on
-its 1,377 sentences alone was too noisy and ranked char n-gram naive Bayes first (0.805 on test;
-``benchmarks/phrase_validation.py``).
+SST-style sets hold every sentence beside the phrases parsed out of it. Split at random, a
+validation phrase's sentence sits in the training fold, and a model that memorizes long n-grams
+looks best on validation while it generalizes worse to new sentences. Grouping each phrase with
+the longest text containing it keeps a sentence and its phrases on one side; validation still
+scores every held-out phrase, not only the sentences (docs/design.md, "Validation of phrase
+data").
 """
 
 from __future__ import annotations
@@ -21,10 +16,11 @@ from collections.abc import Sequence
 import numpy as np
 
 SAMPLE = 200  # texts checked for containment in the others
-PHRASE_SHARE = 0.25  # share of the sample inside another text that makes the data phrase-level
-# (measured: sst2 0.925; trec6, sms_spam and ag_news at most 0.045)
-MAX_CHARS = 16_000_000  # larger corpora are not searched (documents, not phrases: imdb is 32M)
-MAX_WORK = 50_000_000  # token windows looked up while grouping (sst2: about 5M)
+# share of the sample inside another text that makes the data phrase-level (SST-style sets:
+# over 0.9; sentence and document sets: under 0.05)
+PHRASE_SHARE = 0.25
+MAX_CHARS = 16_000_000  # larger corpora are not searched (documents, not phrases)
+MAX_WORK = 50_000_000  # token windows looked up while grouping (10x what sst2 needs)
 
 
 def _normalized(texts: Sequence[str]) -> list[str] | None:
