@@ -129,3 +129,14 @@ def test_every_design_section_the_code_names_exists() -> None:
         for match in re.finditer(r'docs/design\.md, "([^"]+)"', path.read_text(encoding="utf-8")):
             named.add(re.sub(r"\s*#\s*|\s+", " ", match.group(1)).strip())
     assert named and named <= headings, sorted(named - headings)
+
+
+def test_the_readme_names_every_representation_classifier_and_subpackage() -> None:
+    from textauto.features import REPRESENTATIONS
+    from textauto.space.classifiers import CLASSIFIERS
+
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    names = [f"`{name}`" for name in [*REPRESENTATIONS, *CLASSIFIERS]]
+    packages = [f"`textauto/{p.name}/`" for p in PACKAGE.iterdir() if (p / "__init__.py").exists()]
+    missing = [name for name in [*names, *packages] if name not in readme]
+    assert not missing, missing
