@@ -10,7 +10,7 @@ from optuna.trial import FrozenTrial, TrialState
 from textauto.config import STACK_MEMBERS
 from textauto.cost.refit import RefitPrice
 from textauto.search.records import TrialRecord
-from textauto.space.build import featurizer_key, pipeline_kind
+from textauto.space.build import best_of_each_kind, featurizer_key, pipeline_kind
 from textauto.validation.metrics import Metric
 
 # With ensembles on, the search holds back the refit of the best trial of as many kinds
@@ -33,11 +33,7 @@ def leading_trials(study: optuna.Study, metric: Metric, k: int) -> list[FrozenTr
     ranked = top_trials(study, metric)
     leaders = ranked[:k]
     kinds = {pipeline_kind(t.params) for t in leaders}
-    for t in ranked[k:]:
-        if (kind := pipeline_kind(t.params)) not in kinds:
-            kinds.add(kind)
-            leaders.append(t)
-    return leaders
+    return leaders + [t for t in best_of_each_kind(ranked) if pipeline_kind(t.params) not in kinds]
 
 
 @dataclass(frozen=True)
@@ -73,12 +69,7 @@ class RefitReserve:
         fitting = [t for t in ranked if self.cost(t, self.calibrated) <= left + self.slack]
         if not fitting:  # none fits any more: the search is over
             return min(self.cost(t, self.calibrated) for t in ranked)
-        top, kinds = [], set()
-        for t in fitting:
-            kind = pipeline_kind(t.params)
-            if kind not in kinds and len(top) < STACK_MEMBERS:
-                kinds.add(kind)
-                top.append(t)
+        top = best_of_each_kind(fitting, STACK_MEMBERS)
         single = self.cost(top[0], self.calibrated)
         if self.ensemble_cap is None:
             return single

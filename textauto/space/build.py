@@ -6,7 +6,8 @@ The same function serves the search (an Optuna trial), the refit and tests
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol, TypeVar
 
 from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -15,6 +16,13 @@ from textauto.features import FEATURIZERS, REPRESENTATIONS
 from textauto.params import is_searched, sample_all, spec_contains
 from textauto.space.classifiers import CLASSIFIERS
 from textauto.space.config import SpaceConfig
+
+
+class HasParams(Protocol):
+    params: dict[str, Any]
+
+
+T = TypeVar("T", bound=HasParams)
 
 
 def build_pipeline(trial: Any, space: SpaceConfig, ctx: BuildContext) -> Pipeline:
@@ -43,6 +51,18 @@ def featurizer_key(params: dict[str, Any]) -> str:
 def pipeline_kind(params: dict[str, Any]) -> tuple[str, str]:
     """A trial's representation and classifier: what diverse ensemble members differ in."""
     return params.get("representation"), params.get("classifier")
+
+
+def best_of_each_kind(trials: Iterable[T], k: int | None = None) -> list[T]:
+    """The first trial of each kind (``pipeline_kind``) in ``trials``' order, at most ``k``:
+    given trials best first, the best of each kind."""
+    out: list[T] = []
+    kinds: set[tuple[str, str]] = set()
+    for t in trials:
+        if (kind := pipeline_kind(t.params)) not in kinds and (k is None or len(out) < k):
+            kinds.add(kind)
+            out.append(t)
+    return out
 
 
 def needs_calibration(params: dict[str, Any]) -> bool:
