@@ -140,3 +140,15 @@ def test_the_readme_names_every_representation_classifier_and_subpackage() -> No
     packages = [f"`textauto/{p.name}/`" for p in PACKAGE.iterdir() if (p / "__init__.py").exists()]
     missing = [name for name in [*names, *packages] if name not in readme]
     assert not missing, missing
+
+
+def test_the_bundle_does_no_cost_arithmetic() -> None:
+    """Saving and loading read what the search recorded; they never price anything."""
+    bundle = [p for p in modules() if p.parent.name == "bundle"]
+    priced = [
+        f"{p.relative_to(PACKAGE.parent)}:{line}: {target}"
+        for p in bundle
+        for line, target in textauto_imports(p)
+        if target.startswith("textauto.cost")
+    ]
+    assert bundle and not priced, priced

@@ -109,16 +109,15 @@ class Objective:
         self.oof = oof
         self.cache = cache if cache is not None else FeatureCache(0)
         self.classes = np.unique(self.labels)
-        self.sizer = (
-            sizer if sizer is not None else FeatureSizer(self.texts, plan.train_fraction, seed=ctx.seed)
-        )
+        if sizer is None:
+            sizer = FeatureSizer(self.texts, plan.train_fraction, seed=ctx.seed)
+        self.sizer = sizer
 
     def __call__(self, trial: optuna.Trial) -> float:
         try:
             record_trial(trial, worker=worker_id(), workers=self.workers)
-            if (
-                TrialRecord.from_trial(trial).limit_at is not None
-            ):  # a retried trial's, set by its dead worker
+            retried = TrialRecord.from_trial(trial).limit_at is not None  # its dead worker's deadline
+            if retried:
                 record_trial(trial, limit_at=None)
             pipeline = build_pipeline(trial, self.space, self.ctx)
             self._skip_if_unaffordable(trial, pipeline)
