@@ -3,6 +3,7 @@
     python benchmarks/run.py                                  # every set in ../shared/datasets, 120 s
     python benchmarks/run.py --budget 60 trec6 sms_spam sst2  # the core issue's acceptance runs
     python benchmarks/run.py --budget 120 -- --n-jobs 2       # after --: more `textauto train` options
+    python benchmarks/run.py --seeds 3                        # each set with seeds 0, 1, 2; mean, min, spread
 
 Each run is a separate `textauto train` process with the dataset's test split, timed from
 launch to exit. Peak memory is the largest sum, sampled every 0.2 s, of the proportional set
@@ -11,7 +12,9 @@ trial workers. The anytime curve (best validation score against seconds since la
 anytime.csv and, when matplotlib is installed (`pip install -e '.[bench]'`), anytime.png, both
 in --out. `base val` is the hand-written baseline (word 1-2-gram sublinear TF-IDF + LinearSVC)
 scored on the run's own validation splits, after the run; `val@30s` is the search's best by
-then. Nothing here is asserted: these are measurements.
+then. With ``--seeds N`` each set runs with seeds 0..N-1 (one search is not a measurement: runs
+with parallel trials differ), and a summary gives each set's mean, minimum and spread (max - min)
+of test accuracy. Nothing here is asserted: these are measurements.
 """
 
 from __future__ import annotations
@@ -93,15 +96,20 @@ def baseline_validation(data: Path, manifest: dict) -> float:
     return float(np.mean(scores))
 
 
-def run_one(name: str, budget: float, out_root: Path, extra: list[str]) -> dict[str, object]:
+def run_one(
+    name: str, budget: float, out: Path, extra: list[str], seed: int | None = None, data: Path | None = None
+) -> dict[str, object]:
+    """One `textauto train` on ``data`` (a folder of train.parquet and test.parquet; default the
+    shared set ``name``), timed and measured."""
     import subprocess
     import sys
 
-    data = DATASETS / name
-    out = out_root / name
+    data = data or DATASETS / name
+    seeded = [] if seed is None else ["--seed", str(seed)]
     cmd = [
         sys.executable, "-m", "textauto", "train", str(data / "train.parquet"),
-        "--test", str(data / "test.parquet"), "--time-budget", str(budget), "--out", str(out), *extra,
+        "--test", str(data / "test.parquet"), "--time-budget", str(budget), "--out", str(out),
+        *seeded, *extra,
     ]  # fmt: skip
     launched_wall = time.time()
     started = time.monotonic()
@@ -125,6 +133,7 @@ def run_one(name: str, budget: float, out_root: Path, extra: list[str]) -> dict[
     early = [score for seconds, score in curve if seconds <= EARLY]
     return {
         "dataset": name,
+        "seed": m["seed"],
         "accuracy": m["test"]["accuracy"],
         "macro_f1": m["test"]["macro_f1"],
         "val": m["validation"]["score"],
@@ -141,10 +150,10 @@ def run_one(name: str, budget: float, out_root: Path, extra: list[str]) -> dict[
 def write_curves(results: list[dict[str, object]], out_root: Path) -> None:
     with (out_root / "anytime.csv").open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["dataset", "seconds", "best_validation_score"])
+        writer.writerow(["dataset", "seed", "seconds", "best_validation_score"])
         for r in results:
             for seconds, score in r.get("curve", []):
-                writer.writerow([r["dataset"], f"{seconds:.2f}", f"{score:.6f}"])
+                writer.writerow([r["dataset"], r.get("seed"), f"{seconds:.2f}", f"{score:.6f}"])
     try:
         import matplotlib
 
@@ -158,7 +167,8 @@ def write_curves(results: list[dict[str, object]], out_root: Path) -> None:
         curve = r.get("curve") or []
         if curve:
             xs, ys = zip(*curve, strict=True)
-            ax.step([*xs, r["wall_s"]], [*ys, ys[-1]], where="post", label=str(r["dataset"]))
+            label = f"{r['dataset']} ({r.get('seed')})"
+            ax.step([*xs, r["wall_s"]], [*ys, ys[-1]], where="post", label=label)
     ax.axvline(EARLY, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("seconds since launch")
     ax.set_ylabel("best validation score")
@@ -174,34 +184,70 @@ def main() -> None:
     )
     parser.add_argument("datasets", nargs="*", help="default: every set in ../shared/datasets")
     parser.add_argument("--budget", type=float, default=120.0)
+    parser.add_argument("--seeds", type=int, default=1, help="runs per set, with seeds 0..N-1")
     parser.add_argument("--out", type=Path, default=None, help="keep the bundles and curves here")
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
     parser.epilog = "after --: more `textauto train` options"
     args = parser.parse_args(argv[:cut])
+    if args.seeds < 1:
+        parser.error(f"--seeds: at least 1, got {args.seeds}")
     extra = argv[cut + 1 :]
     out_root = args.out or Path(tempfile.mkdtemp(prefix="textauto-bench-"))
     out_root.mkdir(parents=True, exist_ok=True)
     print(f"textauto benchmark · budget {args.budget:g} s · {os.cpu_count()} cores · output in {out_root}")
     header = (
-        f"{'dataset':<26} {'test acc':>8} {'macro-F1':>8} {'val':>7} {f'val@{EARLY:.0f}s':>8} "
+        f"{'dataset':<26} {'seed':>4} {'test acc':>8} {'macro-F1':>8} {'val':>7} {f'val@{EARLY:.0f}s':>8} "
         f"{'base val':>8} {'wall s':>7} {'peak MB':>8} {'c/p/f trials':>12}  best"
     )
     print(header)
     print("-" * len(header))
     results = []
     for name in args.datasets or available():
-        r = run_one(name, args.budget, out_root, extra)
-        results.append(r)
-        if "error" in r:
-            print(f"{name:<26} error: {r['error']}", flush=True)
-            continue
-        print(
-            f"{name:<26} {r['accuracy']:>8.4f} {r['macro_f1']:>8.4f} {r['val']:>7.4f} {r['val_early']:>8.4f} "
-            f"{r['base_val']:>8.4f} {r['wall_s']:>7.1f} {r['peak_mb']:>8.0f} {r['trials']:>12}  {r['best']}",
-            flush=True,
-        )
+        for seed in range(args.seeds):
+            out = out_root / name if args.seeds == 1 else out_root / name / f"seed{seed}"
+            r = run_one(name, args.budget, out, extra, seed if args.seeds > 1 else None)
+            results.append(r)
+            print_row(r)
     write_curves(results, out_root)
+    if args.seeds > 1:
+        print_spread(results)
+
+
+def print_row(r: dict[str, object]) -> None:
+    name = r["dataset"]
+    if "error" in r:
+        print(f"{name:<26} error: {r['error']}", flush=True)
+        return
+    print(
+        f"{name:<26} {r['seed']:>4} {r['accuracy']:>8.4f} {r['macro_f1']:>8.4f} {r['val']:>7.4f} "
+        f"{r['val_early']:>8.4f} {r['base_val']:>8.4f} {r['wall_s']:>7.1f} {r['peak_mb']:>8.0f} "
+        f"{r['trials']:>12}  {r['best']}",
+        flush=True,
+    )
+
+
+def print_spread(results: list[dict[str, object]]) -> None:
+    """Each set's test accuracy over its seeds: mean, minimum, spread (max - min)."""
+    print(
+        f"\n{'dataset':<26} {'runs':>4} {'mean':>7} {'min':>7} {'spread':>7} {'mean val':>8} {'max wall':>8}"
+    )
+    by_set: dict[str, list[dict[str, object]]] = {}
+    for r in results:
+        by_set.setdefault(str(r["dataset"]), []).append(r)
+    for name, runs in by_set.items():
+        ok = [r for r in runs if "error" not in r]
+        if not ok:
+            print(f"{name:<26} {0:>4} every run failed")
+            continue
+        acc = [float(r["accuracy"]) for r in ok]
+        val = [float(r["val"]) for r in ok]
+        print(
+            f"{name:<26} {len(ok):>4} {sum(acc) / len(acc):>7.4f} {min(acc):>7.4f} "
+            f"{max(acc) - min(acc):>7.4f} "
+            f"{sum(val) / len(val):>8.4f} {max(float(r['wall_s']) for r in ok):>8.1f}"
+            + (f"  ({len(runs) - len(ok)} failed)" if len(ok) < len(runs) else "")
+        )
 
 
 if __name__ == "__main__":
