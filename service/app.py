@@ -11,7 +11,7 @@ import gc
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -38,48 +38,9 @@ PROCESS_SAMPLE_SECONDS = 5.0
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     metrics = ServiceMetrics()
-    docs = settings.docs
-    app = FastAPI(
-        title="textauto model service",
-        summary="Text classification by a model that textauto searched and trained.",
-        lifespan=lambda app: serving(app, settings, metrics),
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
-        responses={
-            400: {"model": ErrorBody, "description": "The body is not JSON."},
-            401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
-            413: {"model": ErrorBody, "description": "Too many texts, or one too long."},
-            422: {"model": ErrorBody, "description": "The body does not match the request schema."},
-            503: {"model": ErrorBody, "description": "The model is not loaded yet."},
-        },
-    )
-    app.openapi = lambda: openapi_with_limits(app, settings)  # type: ignore[method-assign]
-    app.state.predictor = app.state.batcher = None
-    app.state.settings = settings
-    app.state.metrics = metrics
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
-
-    def get_predictor(request: Request) -> Predictor:
-        predictor = request.app.state.predictor
-        if predictor is None:
-            metrics.errors.labels("not_ready").inc()
-            raise HTTPException(status_code=503, detail="model not loaded yet")
-        return predictor
-
-    def check_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
-        expected = settings.api_token
-        if expected is None:
-            return
-        given = credentials.credentials if credentials else ""
-        if not secrets.compare_digest(given.encode(), expected.get_secret_value().encode()):
-            metrics.errors.labels("unauthorized").inc()
-            raise HTTPException(
-                status_code=401,
-                detail="missing or wrong bearer token",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
+    app = _new_app(settings, metrics)
+    get_predictor = _predictor_of(metrics)
+    check_token = _token_check(settings, metrics)
     PredictorDep = Annotated[Predictor, Depends(get_predictor)]
     endpoint = PredictEndpoint(settings, metrics)
 
@@ -120,6 +81,64 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             return Response(content=metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _new_app(settings: ServiceSettings, metrics: ServiceMetrics) -> FastAPI:
+    """The app with its documented answers, its state and its middleware; no routes yet."""
+    docs = settings.docs
+    app = FastAPI(
+        title="textauto model service",
+        summary="Text classification by a model that textauto searched and trained.",
+        lifespan=lambda app: serving(app, settings, metrics),
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+        responses={
+            400: {"model": ErrorBody, "description": "The body is not JSON."},
+            401: {"model": ErrorBody, "description": "Missing or wrong bearer token."},
+            413: {"model": ErrorBody, "description": "Too many texts, or one too long."},
+            422: {"model": ErrorBody, "description": "The body does not match the request schema."},
+            503: {"model": ErrorBody, "description": "The model is not loaded yet."},
+        },
+    )
+    app.openapi = lambda: openapi_with_limits(app, settings)  # type: ignore[method-assign]
+    app.state.predictor = app.state.batcher = None
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def _predictor_of(metrics: ServiceMetrics) -> Callable[[Request], Predictor]:
+    """The dependency giving routes the loaded predictor; 503 until it is loaded."""
+
+    def get_predictor(request: Request) -> Predictor:
+        predictor = request.app.state.predictor
+        if predictor is None:
+            metrics.errors.labels("not_ready").inc()
+            raise HTTPException(status_code=503, detail="model not loaded yet")
+        return predictor
+
+    return get_predictor
+
+
+def _token_check(settings: ServiceSettings, metrics: ServiceMetrics) -> Callable[..., None]:
+    """The dependency refusing a missing or wrong bearer token (401) when one is configured."""
+
+    def check_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        expected = settings.api_token
+        if expected is None:
+            return
+        given = credentials.credentials if credentials else ""
+        if not secrets.compare_digest(given.encode(), expected.get_secret_value().encode()):
+            metrics.errors.labels("unauthorized").inc()
+            raise HTTPException(
+                status_code=401,
+                detail="missing or wrong bearer token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    return check_token
 
 
 def add_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
