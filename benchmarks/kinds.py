@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import DATASETS, print_row, run_one
+from run import DATASETS, print_header, print_row, run_one
 
 SPLIT_SEED = 0
 # Eight newsgroups of different topics (the unseen many-class set it stands for has eight).
@@ -150,6 +150,7 @@ def main() -> None:
         )
     out_root = args.out or Path(tempfile.mkdtemp(prefix="textauto-kinds-"))
     print(f"textauto kinds · budget {args.budget:g} s · {args.seeds} seed(s) · output in {out_root}")
+    print_header()
     summary = []
     for variant in [known[n] for n in args.variants] or VARIANTS:
         folder = materialize(variant, out_root / "variants")

@@ -23,6 +23,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -81,12 +82,13 @@ def baseline_validation(data: Path, manifest: dict) -> float:
     from textauto.config import RunConfig
     from textauto.data import load_dataset
     from textauto.validation.metrics import METRICS
-    from textauto.validation.splits import plan_validation
+    from textauto.validation.splits import choose_scheme, plan_validation
 
     cfg = RunConfig.model_validate(manifest["config"])
     d = load_dataset(data / "train.parquet")
     texts, labels = d.texts, d.labels
-    plan = plan_validation(texts, labels, cfg.validation, manifest["seed"])
+    scheme = choose_scheme(texts, cfg.validation, cfg.search.time_budget)
+    plan = plan_validation(texts, labels, cfg.validation, manifest["seed"], scheme)
     X, y = np.asarray(texts, dtype=object), np.asarray(labels, dtype=object)
     metric = METRICS[manifest["metric"]]
     scores = []
@@ -139,12 +141,20 @@ def run_one(
         "val": m["validation"]["score"],
         "val_early": early[-1] if early else float("nan"),
         "wall_s": wall,
+        "unused_s": budget - m["timings"]["total_s"],  # budget the command left on the table
+        "plan": _plan(m["validation"]["method"]),
         "peak_mb": peak / 1024,
         "base_val": baseline_validation(data, m),
         "trials": f"{t['complete']}/{t['pruned']}/{t['fail']}",
         "best": f"{m['best_params']['representation']} + {m['best_params']['classifier']}",
         "curve": curve,
     }
+
+
+def _plan(method: str) -> str:
+    """ "5f" for 5-fold cross-validation, "ho" for a holdout."""
+    folds = re.search(r"(\d+)-fold", method)
+    return f"{folds.group(1)}f" if folds else "ho"
 
 
 def write_curves(results: list[dict[str, object]], out_root: Path) -> None:
@@ -196,12 +206,7 @@ def main() -> None:
     out_root = args.out or Path(tempfile.mkdtemp(prefix="textauto-bench-"))
     out_root.mkdir(parents=True, exist_ok=True)
     print(f"textauto benchmark · budget {args.budget:g} s · {os.cpu_count()} cores · output in {out_root}")
-    header = (
-        f"{'dataset':<26} {'seed':>4} {'test acc':>8} {'macro-F1':>8} {'val':>7} {f'val@{EARLY:.0f}s':>8} "
-        f"{'base val':>8} {'wall s':>7} {'peak MB':>8} {'c/p/f trials':>12}  best"
-    )
-    print(header)
-    print("-" * len(header))
+    print_header()
     results = []
     for name in args.datasets or available():
         for seed in range(args.seeds):
@@ -214,6 +219,15 @@ def main() -> None:
         print_spread(results)
 
 
+def print_header() -> None:
+    header = (
+        f"{'dataset':<26} {'seed':>4} {'test acc':>8} {'macro-F1':>8} {'val':>7} {f'val@{EARLY:.0f}s':>8} "
+        f"{'base val':>8} {'wall s':>7} {'unused':>6} {'peak MB':>8} {'plan':>4} {'c/p/f trials':>12}  best"
+    )
+    print(header)
+    print("-" * len(header))
+
+
 def print_row(r: dict[str, object]) -> None:
     name = r["dataset"]
     if "error" in r:
@@ -221,8 +235,8 @@ def print_row(r: dict[str, object]) -> None:
         return
     print(
         f"{name:<26} {r['seed']:>4} {r['accuracy']:>8.4f} {r['macro_f1']:>8.4f} {r['val']:>7.4f} "
-        f"{r['val_early']:>8.4f} {r['base_val']:>8.4f} {r['wall_s']:>7.1f} {r['peak_mb']:>8.0f} "
-        f"{r['trials']:>12}  {r['best']}",
+        f"{r['val_early']:>8.4f} {r['base_val']:>8.4f} {r['wall_s']:>7.1f} {r['unused_s']:>6.1f} "
+        f"{r['peak_mb']:>8.0f} {r['plan']:>4} {r['trials']:>12}  {r['best']}",
         flush=True,
     )
 
@@ -230,7 +244,8 @@ def print_row(r: dict[str, object]) -> None:
 def print_spread(results: list[dict[str, object]]) -> None:
     """Each set's test accuracy over its seeds: mean, minimum, spread (max - min)."""
     print(
-        f"\n{'dataset':<26} {'runs':>4} {'mean':>7} {'min':>7} {'spread':>7} {'mean val':>8} {'max wall':>8}"
+        f"\n{'dataset':<26} {'runs':>4} {'mean':>7} {'min':>7} {'spread':>7} {'mean val':>8} {'max wall':>8} "
+        f"{'max unused':>10}"
     )
     by_set: dict[str, list[dict[str, object]]] = {}
     for r in results:
@@ -245,7 +260,8 @@ def print_spread(results: list[dict[str, object]]) -> None:
         print(
             f"{name:<26} {len(ok):>4} {sum(acc) / len(acc):>7.4f} {min(acc):>7.4f} "
             f"{max(acc) - min(acc):>7.4f} "
-            f"{sum(val) / len(val):>8.4f} {max(float(r['wall_s']) for r in ok):>8.1f}"
+            f"{sum(val) / len(val):>8.4f} {max(float(r['wall_s']) for r in ok):>8.1f} "
+            f"{max(float(r['unused_s']) for r in ok):>10.1f}"
             + (f"  ({len(runs) - len(ok)} failed)" if len(ok) < len(runs) else "")
         )
 

@@ -230,6 +230,13 @@ def test_train_writes_the_ensemble_into_manifest_and_report(invoke, tmp_path):
     assert all(phase["priced"] > 0 and phase["took"] > 0 for phase in timed.values())
     report = (out / "report.md").read_text()
     assert "## Saved model: an ensemble" in report and "Refit on all the training data, in threads" in report
+    v = manifest["validation"]  # how precise the score is, and how much choosing flattered it
+    assert v["rows"] == 504 and 0 < v["standard_error"] < 0.05
+    assert v["held_out_score"] == v["score"]
+    assert v["optimism"] == pytest.approx(v["in_sample_score"] - v["held_out_score"], abs=1e-5)
+    assert f"± {v['standard_error']:.4f} (one standard error over 504 rows)" in report
+    assert f"- selection's optimism: {v['optimism']:+.4f}" in report
+    assert "5-fold" in v["method"] and "standard error up to" in v["why"]
     complete = manifest["trials"]["complete"]
     assert len(list((out / "cache" / "oof").glob("trial-*.npy"))) == complete
 

@@ -179,16 +179,6 @@ def test_swaps_are_enqueued_once_the_queue_is_empty():
     assert len(study.get_trials(states=waiting)) == 4  # limit=1: one representation only
 
 
-def test_large_text_volume_chooses_a_holdout():
-    from textauto.validation.config import ValidationConfig
-    from textauto.validation.splits import choose_strategy
-
-    cfg = ValidationConfig(holdout_threshold=1000, holdout_threshold_chars=10_000)
-    assert choose_strategy(["short"] * 10, cfg) == "kfold"
-    assert choose_strategy(["x" * 2000] * 10, cfg) == "holdout"
-    assert choose_strategy(["x"] * 1000, cfg) == "holdout"
-
-
 def test_a_model_is_kept_when_no_trial_finishes_every_fold(demo):
     texts, labels = demo
     # max_trial_fraction this small prunes every trial after its first fold

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from textauto.validation.config import ValidationConfig
-from textauto.validation.splits import plan_validation, repeat_groups
+from textauto.validation.splits import choose_scheme, plan_validation, repeat_groups
 
 
 def _corpus(n: int = 200, repeats: int = 30) -> tuple[list[str], list[str]]:
@@ -67,3 +67,50 @@ def test_a_class_with_fewer_distinct_texts_than_folds_is_split_by_rows():
     plan = plan_validation(texts, labels, ValidationConfig(strategy="kfold", group_repeats=True), seed=0)
     assert not plan.grouped
     assert all("c" in {labels[i] for i in train} for train, _ in plan.splits)
+
+
+def _texts(n: int, chars: int) -> list[str]:
+    return ["x" * chars] * n
+
+
+@pytest.mark.parametrize(
+    ("n", "chars", "budget", "expected"),
+    [
+        # a holdout of 320 rows measures too coarsely, even if k-fold costs much of the budget
+        (1_600, 3_600, 30, ("kfold", 3)),
+        (1_600, 3_600, 120, ("kfold", 5)),
+        # many rows: the holdout's standard error is at most 0.8 points
+        (20_000, 300, 120, ("holdout", 1)),
+        # enough rows for a holdout: k-fold while the budget affords it, 3 folds, then a holdout
+        (10_000, 2_000, 5_000, ("kfold", 5)),
+        (10_000, 2_000, 300, ("kfold", 3)),
+        (10_000, 2_000, 120, ("holdout", 1)),
+        (10_000, 2_000, None, ("kfold", 5)),
+    ],
+)
+def test_the_validation_scheme_follows_its_standard_error_and_the_budget(n, chars, budget, expected):
+    scheme = choose_scheme(_texts(n, chars), ValidationConfig(), budget)
+    assert (scheme.strategy, scheme.folds) == expected
+    assert scheme.why
+
+
+def test_a_configured_strategy_is_kept():
+    texts = _texts(100, 10)
+    assert choose_scheme(texts, ValidationConfig(strategy="holdout"), 10).strategy == "holdout"
+    scheme = choose_scheme(_texts(50_000, 10), ValidationConfig(strategy="kfold", folds=7), 10)
+    assert (scheme.strategy, scheme.folds) == ("kfold", 7)
+
+
+def test_the_scheme_says_why():
+    coarse = choose_scheme(_texts(1_600, 3_600), ValidationConfig(), 120)
+    assert coarse.why == "a holdout of 320 rows would have a standard error up to 2.8 points"
+    many = choose_scheme(_texts(20_000, 300), ValidationConfig(), 120)
+    assert many.why == "20000 rows: the holdout's standard error is at most 0.8 points"
+
+
+def test_the_plan_follows_the_scheme():
+    texts, labels = _corpus(n=300, repeats=0)
+    scheme = choose_scheme(texts, ValidationConfig(), None)
+    plan = plan_validation(texts, labels, ValidationConfig(), 0, scheme)
+    assert len(plan.splits) == scheme.folds and plan.why == scheme.why
+    assert sorted(plan.oof_rows.tolist()) == list(range(300))

@@ -25,7 +25,7 @@ from textauto.inference import predict_proba
 from textauto.search.oof import OOFStore
 from textauto.search.run import TrialCallback, run_search
 from textauto.validation.metrics import METRICS
-from textauto.validation.splits import ValidationPlan, choose_strategy, min_per_class, plan_validation
+from textauto.validation.splits import ValidationPlan, choose_scheme, plan_validation
 
 
 class AutoTextClassifier(ClassifierMixin, BaseEstimator):
@@ -109,12 +109,10 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         texts = cut_long_texts(texts, cfg.data.max_text_chars, "X")
         data = TextDataset(texts, labels, source="training data")
         METRICS[cfg.search.metric].check_classes(len(data.class_counts), data.source)
-        strategy = choose_strategy(texts, cfg.validation)
-        need = min_per_class(strategy, cfg.validation)
-        why = f"{cfg.validation.folds}-fold validation" if strategy == "kfold" else "a holdout split"
-        check_trainable(data, need, why)
+        scheme = choose_scheme(texts, cfg.validation, cfg.search.time_budget)
+        check_trainable(data, scheme.min_per_class, scheme.needs)
         seed = cfg.search.seed
-        plan = plan_validation(texts, labels, cfg.validation, seed)
+        plan = plan_validation(texts, labels, cfg.validation, seed, scheme)
         # "auto": told from the texts, the same on every machine sharing the study
         self.lang_, self.detected_lang_ = resolve_language(cfg.data.lang, texts)
         ctx = BuildContext(
@@ -176,6 +174,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         self.ensemble_ = final.ensemble
         self.best_params_ = dict(result.best_trial.params)
         self.best_score_ = final.validation_score
+        self.selection_check_ = final.check
         self.classes_ = final.estimator.classes_
 
     def predict(self, X: Sequence[str]) -> np.ndarray:

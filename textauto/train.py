@@ -170,6 +170,27 @@ def search_budget(budget: float | None, started: float) -> float | None:
     return max(budget - reserve - (time.monotonic() - started), 1.0)
 
 
+def _validation(model: AutoTextClassifier) -> dict[str, Any]:
+    """How the saved model was validated, how precisely, and how much its choice flatters it."""
+    result, check = model.search_result_, model.selection_check_
+    out = {
+        "method": result.validation,
+        "why": result.validation_why,
+        "rows": result.validated_rows,
+        "score": model.best_score_,
+        # True when no trial finished every fold in the budget: scored on the folds it ran
+        "partial": TrialRecord.from_trial(result.best_trial).partial,
+    }
+    if check is not None:
+        out |= {
+            "standard_error": round(check.standard_error, 5),
+            "in_sample_score": check.in_sample,
+            "held_out_score": check.held_out,
+            "optimism": round(check.optimism, 5),
+        }
+    return out
+
+
 def build_manifest(
     out: Path,
     config: RunConfig,
@@ -184,12 +205,7 @@ def build_manifest(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "classes": [str(c) for c in model.classes_],
         "metric": config.search.metric,
-        "validation": {
-            "method": result.validation,
-            "score": model.best_score_,
-            # True when no trial finished every fold in the budget: scored on the folds it ran
-            "partial": TrialRecord.from_trial(result.best_trial).partial,
-        },
+        "validation": _validation(model),
         "best_trial": result.best_trial.number,
         "best_params": model.best_params_,
         # when set, the saved model is this weighted ensemble of trials, not the best trial alone

@@ -43,7 +43,7 @@ def _summary(m: dict[str, Any]) -> list[str]:
         f"- created: {m['created']}",
         f"- training data: `{m['data']['train']}` ({m['data']['rows']} rows, "
         f"{len(m['classes'])} classes), fingerprint `{m['data']['fingerprint'][:16]}`",
-        f"- validation: {m['validation']['method']}; {m['metric']} = {m['validation']['score']:.4f}",
+        *_validation(m),
         f"- language: {_language(m)}",
         "- trials: " + ", ".join(f"{k} {v}" for k, v in m["trials"].items() if v),
         f"- seed: {m['seed']}; time budget: {m['time_budget']} s; took {m['timings']['total_s']} s",
@@ -52,6 +52,21 @@ def _summary(m: dict[str, Any]) -> list[str]:
         "",
         *[f"- `{k}` = `{v}`" for k, v in m["best_params"].items()],
     ]
+
+
+def _validation(m: dict[str, Any]) -> list[str]:
+    v = m["validation"]
+    why = f" ({v['why']})" if v.get("why") else ""  # manifests written before it lack these
+    se = ""
+    if "standard_error" in v:
+        se = f" ± {v['standard_error']:.4f} (one standard error over {v['rows']} rows)"
+    lines = [f"- validation: {v['method']}{why}; {m['metric']} = {v['score']:.4f}{se}"]
+    if "optimism" in v:
+        lines.append(
+            f"- selection's optimism: {v['optimism']:+.4f} ({v['in_sample_score']:.4f} on the rows that "
+            f"chose the saved model, {v['held_out_score']:.4f} on rows that played no part in choosing it)"
+        )
+    return lines
 
 
 def _saved_model(m: dict[str, Any]) -> list[str]:

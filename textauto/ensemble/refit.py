@@ -29,7 +29,7 @@ from textauto.search.reserve import leading_trials, top_trials
 from textauto.search.run import SearchResult
 from textauto.search.workers import resolve_n_jobs
 from textauto.space.build import build_pipeline, featurizer_key
-from textauto.validation.metrics import METRICS, Metric
+from textauto.validation.metrics import METRICS, Metric, SelectionCheck, bootstrap_se
 from textauto.validation.splits import ValidationPlan
 
 MAX_CANDIDATES = 20  # best completed trials considered for the ensemble, beside the best of each kind
@@ -42,6 +42,7 @@ class FinalModel:
     # members, weights and every combiner's held-out score, for the manifest; None when no
     # combination was tried
     ensemble: dict[str, Any] | None
+    check: SelectionCheck | None = None  # None when no combiner was scored on held-out folds
 
 
 def load_candidates(
@@ -150,7 +151,12 @@ def fit_final(
     with _capped_solvers():
         ensemble.fit(X, y)
     score = float(best.value) if combination.kind == Combiner.SINGLE else combination.score
-    return FinalModel(ensemble, score, _ensemble_info(combination, ensemble, price))
+    check = None
+    if combination.scores:
+        columns = np.arange(len(classes))
+        se = bootstrap_se(metric, y_oof, candidates[0].proba, columns, seed)
+        check = SelectionCheck(metric, combination.in_sample, combination.score, se)
+    return FinalModel(ensemble, score, _ensemble_info(combination, ensemble, price), check)
 
 
 def _candidates(

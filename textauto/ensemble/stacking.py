@@ -111,6 +111,7 @@ class Combination:
     score: float  # the held-out folds' mean score of this kind
     scores: dict[str, float] = field(default_factory=dict)  # every choice tried (``str(Choice)``) → the same
     single_score: float = float("nan")  # the best trial's on all the out-of-fold rows
+    in_sample: float = float("nan")  # this combination's on the out-of-fold rows it was fitted on
     stacker: Stacker | None = None
     selection: Selection | None = None  # greedy selection's own (in-sample) path
 
@@ -204,28 +205,31 @@ class Chooser:
         member (or cannot be stacked)."""
         everything = np.arange(len(self.y))
         single = self.candidates[0]
-        common = {
-            "scores": {str(c): score for c, score in means.items()},
-            "single_score": self.score(single.proba, everything),
-        }
+        single_score = self.score(single.proba, everything)
+        common = {"scores": {str(c): score for c, score in means.items()}, "single_score": single_score}
         if choice.combiner is Combiner.AVERAGE:
             selection = self.select(self.candidates, everything)
             if len(selection.counts) > 1:
                 members = [c for c in self.candidates if c.number in selection.counts]
                 score = means[choice]
                 return Combination(
-                    Combiner.AVERAGE, members, selection.weights, score, selection=selection, **common
-                )
+                    Combiner.AVERAGE, members, selection.weights, score, selection=selection,
+                    in_sample=selection.score, **common,
+                )  # fmt: skip
         if choice.combiner is Combiner.STACK:
             stacker = fit_stacker([c.proba for c in stack_members], self.y, self.n_classes, choice.C)
             if stacker is not None:
                 weights = {c.number: 1.0 / len(stack_members) for c in stack_members}
                 score = means[choice]
+                in_sample = self.score(stacker.proba([c.proba for c in stack_members]), everything)
                 return Combination(
-                    Combiner.STACK, list(stack_members), weights, score, stacker=stacker, **common
-                )
+                    Combiner.STACK, list(stack_members), weights, score, stacker=stacker,
+                    in_sample=in_sample, **common,
+                )  # fmt: skip
         score = means[Choice(Combiner.SINGLE)]
-        return Combination(Combiner.SINGLE, [single], {single.number: 1.0}, score, **common)
+        return Combination(
+            Combiner.SINGLE, [single], {single.number: 1.0}, score, in_sample=single_score, **common
+        )
 
 
 def choose_combination(

@@ -52,9 +52,11 @@ DIVERSITY_FRACTION = 0.05
 class SearchResult:
     study: optuna.Study
     metric: str
-    validation: str
+    validation: str  # the plan's description
     train_fraction: float
     best_trial: FrozenTrial
+    validation_why: str = ""  # why that plan
+    validated_rows: int = 0  # rows scored out of fold
 
     @property
     def counts(self) -> dict[str, int]:
@@ -93,7 +95,9 @@ def run_search(
     swaps = [SwapClassifiers(config.space, session.metric)] if s.warm_start else []
     session.run(study, [*swaps, *callbacks])
     best = best_trial(study, session.metric)
-    return SearchResult(study, s.metric, plan.description, plan.train_fraction, best)
+    return SearchResult(
+        study, s.metric, plan.description, plan.train_fraction, best, plan.why, len(plan.oof_rows)
+    )
 
 
 def _heartbeat(s: SearchConfig) -> Heartbeat:

@@ -15,7 +15,11 @@ class ValidationConfig(BaseModel):
     strategy: Literal["auto", "kfold", "holdout"] = "auto"
     folds: int = Field(default=5, ge=2, le=20)
     holdout_size: float = Field(default=0.2, gt=0.0, lt=1.0)
+    # "auto" takes a holdout only where its standard error is at most ``max_holdout_se`` (at
+    # the worst case, 50% accuracy), and either the rows reach ``holdout_threshold`` or the
+    # budget could not pay ``reference_trials`` k-fold trials (textauto.validation.splits).
     holdout_threshold: int = Field(default=20_000, ge=1)
-    holdout_threshold_chars: int = Field(default=5_000_000, ge=1)
+    max_holdout_se: float = Field(default=0.0125, gt=0.0, lt=0.5)
+    reference_trials: int = Field(default=12, ge=1)
     group_repeats: bool = False
     group_phrases: bool = True

@@ -49,6 +49,38 @@ class Metric:
         return a > b if self.direction == "maximize" else a < b
 
 
+def bootstrap_se(
+    metric: Metric, y: np.ndarray, proba: np.ndarray, classes: np.ndarray, seed: int = 0, rounds: int = 200
+) -> float:
+    """The standard error of ``metric`` measured on these rows: its spread over resamples."""
+    rng = np.random.default_rng(seed)
+    scores = []
+    for _ in range(rounds):
+        rows = rng.integers(0, len(y), len(y))
+        try:
+            scores.append(metric.from_proba(y[rows], proba[rows], classes))
+        except ValueError:  # a resample missing a class the metric needs (ROC AUC)
+            continue
+    return float(np.std(scores, ddof=1)) if len(scores) > 1 else float("nan")
+
+
+@dataclass(frozen=True)
+class SelectionCheck:
+    """How far the validation score of the saved model flatters it: its score on the rows that
+    chose it, against rows that played no part in choosing it (the winner's curse)."""
+
+    metric: Metric
+    in_sample: float  # on the out-of-fold rows that ranked the trials and fitted the combiner
+    held_out: float  # on held-out folds of those rows, chosen and fitted on the other folds
+    standard_error: float  # of a score measured on the out-of-fold rows
+
+    @property
+    def optimism(self) -> float:
+        """In-sample minus held-out, positive when the in-sample score flatters."""
+        gap = self.in_sample - self.held_out
+        return gap if self.metric.direction == "maximize" else -gap
+
+
 def positive_scores(model: Any, X: Any) -> np.ndarray:
     """Scores for ``classes_[1]`` from ``decision_function``, or else ``predict_proba``."""
     if hasattr(model, "decision_function"):

@@ -1,7 +1,9 @@
-"""How trials are validated: stratified k-fold, or a stratified holdout on large data."""
+"""How trials are validated: stratified k-fold, or a stratified holdout where that measures
+finely enough and k-fold would cost too much."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,12 +14,82 @@ from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 from textauto.validation.config import ValidationConfig
 from textauto.validation.phrases import phrase_groups
 
+# Seconds one fold of the reference pipeline (word TF-IDF and a linear SVM, featurized and
+# fitted) takes per million characters of training text, on the benchmark sets' 2-core machine.
+REFERENCE_SECONDS_PER_MCHAR = 0.4
+FEWEST_FOLDS = 3
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """How candidates will be validated, chosen before the search, and why."""
+
+    strategy: str  # "kfold" or "holdout"
+    folds: int  # k for k-fold, 1 for a holdout
+    why: str
+
+    @property
+    def min_per_class(self) -> int:
+        # A holdout needs a row of each class on both sides of its split.
+        return self.folds if self.strategy == "kfold" else 2
+
+    @property
+    def needs(self) -> str:
+        """What the rows per class are needed for, for ``check_trainable``'s message."""
+        return f"{self.folds}-fold validation" if self.strategy == "kfold" else "a holdout split"
+
+
+def worst_case_se(rows: float) -> float:
+    """The standard error of an accuracy measured on ``rows`` rows, at its largest (50%)."""
+    return 0.5 / math.sqrt(max(rows, 1.0))
+
+
+def choose_scheme(texts: Sequence[str], cfg: ValidationConfig, budget: float | None) -> Scheme:
+    """k-fold whenever a holdout would measure too coarsely or the budget affords the folds;
+    else a holdout (docs/design.md, "Choosing the validation plan").
+
+    A holdout of ``holdout_size`` x n rows measures accuracy with a standard error up to
+    0.5 / sqrt(rows); k-fold validates every row. A k-fold trial costs about k - 1 times a
+    holdout's, priced before the search from the characters to featurize.
+    """
+    if cfg.strategy == "kfold":
+        return Scheme("kfold", cfg.folds, "set in the configuration")
+    if cfg.strategy == "holdout":
+        return Scheme("holdout", 1, "set in the configuration")
+    rows = len(texts) * cfg.holdout_size
+    se = worst_case_se(rows)
+    fewest = min(FEWEST_FOLDS, cfg.folds)
+    if se > cfg.max_holdout_se:
+        affordable = _affordable_folds(texts, cfg, budget) or fewest
+        why = f"a holdout of {rows:.0f} rows would have a standard error up to {100 * se:.1f} points"
+        return Scheme("kfold", affordable, why)
+    if len(texts) >= cfg.holdout_threshold:
+        why = f"{len(texts)} rows: the holdout's standard error is at most {100 * se:.1f} points"
+        return Scheme("holdout", 1, why)
+    folds = _affordable_folds(texts, cfg, budget)
+    if folds:
+        return Scheme("kfold", folds, f"the budget affords {cfg.reference_trials} trials of {folds} folds")
+    why = f"{fewest}+ folds would cost too much of the budget; standard error at most {100 * se:.1f} points"
+    return Scheme("holdout", 1, why)
+
+
+def _affordable_folds(texts: Sequence[str], cfg: ValidationConfig, budget: float | None) -> int:
+    """The most folds (``cfg.folds``, else 3) of which ``cfg.reference_trials`` reference trials
+    fit in ``budget``; 0 when neither does."""
+    mchars = sum(map(len, texts)) / 1e6
+    for k in dict.fromkeys((cfg.folds, min(FEWEST_FOLDS, cfg.folds))):
+        trial = k * (k - 1) / k * mchars * REFERENCE_SECONDS_PER_MCHAR
+        if budget is None or trial * cfg.reference_trials <= budget:
+            return k
+    return 0
+
 
 @dataclass(frozen=True)
 class ValidationPlan:
     strategy: str  # "kfold" or "holdout"
     splits: list[tuple[np.ndarray, np.ndarray]]
     grouping: str = ""  # what is kept on one side of every split, if anything
+    why: str = ""  # why this strategy (``Scheme.why``)
 
     @property
     def grouped(self) -> bool:
@@ -43,21 +115,6 @@ class ValidationPlan:
         return len(train) / (len(train) + len(val))
 
 
-def choose_strategy(texts: Sequence[str], cfg: ValidationConfig) -> str:
-    """k-fold, or a holdout when the data is large in rows or in text (each fold costs a full fit)."""
-    if cfg.strategy != "auto":
-        return cfg.strategy
-    large = len(texts) >= cfg.holdout_threshold or sum(map(len, texts)) >= cfg.holdout_threshold_chars
-    return "holdout" if large else "kfold"
-
-
-def min_per_class(strategy: str, cfg: ValidationConfig) -> int:
-    if strategy == "kfold":
-        return cfg.folds
-    # Each class needs a row on both sides of the holdout split.
-    return 2
-
-
 def repeat_groups(texts: Sequence[str]) -> np.ndarray | None:
     """A group id per text, equal for texts that are the same but for case and white space;
     None when no text repeats."""
@@ -71,9 +128,14 @@ def repeat_groups(texts: Sequence[str]) -> np.ndarray | None:
 
 
 def plan_validation(
-    texts: Sequence[str], labels: Sequence[str], cfg: ValidationConfig, seed: int
+    texts: Sequence[str],
+    labels: Sequence[str],
+    cfg: ValidationConfig,
+    seed: int,
+    scheme: Scheme | None = None,
 ) -> ValidationPlan:
-    """Splits for ``labels`` (call ``check_trainable`` with ``min_per_class`` first).
+    """Splits for ``labels`` by ``scheme`` (by default, as chosen with no time budget); call
+    ``check_trainable`` with its ``min_per_class`` first.
 
     With ``cfg.group_repeats``, a text that repeats (SMS campaigns, retweets, templated
     tickets) is kept on one side of each split, stratified over the distinct texts (each
@@ -86,7 +148,8 @@ def plan_validation(
     (see ``textauto.validation.phrases``).
     """
     y = np.asarray(labels)
-    strategy = choose_strategy(texts, cfg)
+    scheme = scheme or choose_scheme(texts, cfg, budget=None)
+    strategy = scheme.strategy
     groups, grouping = None, ""
     if cfg.group_phrases:
         groups, grouping = phrase_groups(texts, seed), "phrases and the texts containing them"
@@ -96,23 +159,23 @@ def plan_validation(
         first = np.unique(groups, return_index=True)[1]  # group ids count up from 0
         # every class needs a distinct text on each side of each split; else split rows
         distinct = np.unique(y[first], return_counts=True)[1]
-        if len(distinct) == len(np.unique(y)) and distinct.min() >= min_per_class(strategy, cfg):
-            group_splits = _split(strategy, y[first], cfg, seed)
+        if len(distinct) == len(np.unique(y)) and distinct.min() >= scheme.min_per_class:
+            group_splits = _split(scheme, y[first], cfg, seed)
             splits = []
             for _, val in group_splits:
                 in_val = np.zeros(len(first), dtype=bool)
                 in_val[val] = True
                 splits.append((np.flatnonzero(~in_val[groups]), np.flatnonzero(in_val[groups])))
-            return ValidationPlan(strategy, splits, grouping)
-    return ValidationPlan(strategy, _split(strategy, y, cfg, seed))
+            return ValidationPlan(strategy, splits, grouping, scheme.why)
+    return ValidationPlan(strategy, _split(scheme, y, cfg, seed), why=scheme.why)
 
 
 def _split(
-    strategy: str, y: np.ndarray, cfg: ValidationConfig, seed: int
+    scheme: Scheme, y: np.ndarray, cfg: ValidationConfig, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     X = np.zeros(len(y))
-    if strategy == "kfold":
-        splitter = StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=seed)
+    if scheme.strategy == "kfold":
+        splitter = StratifiedKFold(n_splits=scheme.folds, shuffle=True, random_state=seed)
     else:
         n_classes = len(set(y))
         test_size = max(cfg.holdout_size, n_classes / len(y))
