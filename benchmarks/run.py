@@ -82,12 +82,13 @@ def baseline_validation(data: Path, manifest: dict) -> float:
     from textauto.config import RunConfig
     from textauto.data import load_dataset
     from textauto.validation.metrics import METRICS
-    from textauto.validation.splits import choose_scheme, plan_validation
+    from textauto.validation.splits import plan_validation, recorded_scheme
 
     cfg = RunConfig.model_validate(manifest["config"])
-    d = load_dataset(data / "train.parquet")
+    d = load_dataset(data / "train.parquet", max_chars=cfg.data.max_text_chars)
     texts, labels = d.texts, d.labels
-    scheme = choose_scheme(texts, cfg.validation, cfg.search.time_budget)
+    v = manifest["validation"]
+    scheme = recorded_scheme(v["strategy"], v["folds"])
     plan = plan_validation(texts, labels, cfg.validation, manifest["seed"], scheme)
     X, y = np.asarray(texts, dtype=object), np.asarray(labels, dtype=object)
     metric = METRICS[manifest["metric"]]

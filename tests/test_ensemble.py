@@ -234,9 +234,11 @@ def test_train_writes_the_ensemble_into_manifest_and_report(invoke, tmp_path):
     assert v["rows"] == 504 and 0 < v["standard_error"] < 0.05
     assert v["held_out_score"] == v["score"]
     assert v["optimism"] == pytest.approx(v["in_sample_score"] - v["held_out_score"], abs=1e-5)
-    assert f"± {v['standard_error']:.4f} (one standard error over 504 rows)" in report
+    assert f"(the best pipeline's standard error over 504 rows: {v['standard_error']:.4f})" in report
     assert f"- selection's optimism: {v['optimism']:+.4f}" in report
-    assert "5-fold" in v["method"] and "standard error up to" in v["why"]
+    assert (v["strategy"], v["folds"]) == ("kfold", 5) and "5-fold" in v["method"]
+    assert "standard error up to" in v["why"] and v["why"] in report
+    assert f"± {v['standard_error']:.4f} (stratified 5-fold" in result.output
     complete = manifest["trials"]["complete"]
     assert len(list((out / "cache" / "oof").glob("trial-*.npy"))) == complete
 

@@ -114,3 +114,47 @@ def test_the_plan_follows_the_scheme():
     plan = plan_validation(texts, labels, ValidationConfig(), 0, scheme)
     assert len(plan.splits) == scheme.folds and plan.why == scheme.why
     assert sorted(plan.oof_rows.tolist()) == list(range(300))
+
+
+def test_a_run_joining_a_study_validates_as_the_study_was_started(demo, tmp_path):
+    from textauto import AutoTextClassifier
+
+    texts, labels = demo
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    one = {"search": {"n_jobs": 1}, "validation": {"strategy": "kfold", "folds": 3}}
+    first = AutoTextClassifier(storage=storage, n_trials=2, config=one).fit(texts, labels)
+    assert first.search_result_.validation.folds == 3
+    # the second run's own configuration would validate on 5 folds: the study's 3 are kept
+    second = AutoTextClassifier(storage=storage, n_trials=4, config={"search": {"n_jobs": 1}})
+    second.fit(texts, labels)
+    plan = second.search_result_.validation
+    assert (plan.strategy, plan.folds) == ("kfold", 3) and "3-fold" in plan.description
+    assert plan.why == "as the study this run joins was started"
+    assert len(second.study_.trials) >= 4
+
+
+def test_the_standard_error_of_an_accuracy_is_the_binomial_one():
+    from textauto.validation.metrics import METRICS, bootstrap_se
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2_000)
+    correct = rng.random(2_000) < 0.8  # 80% accuracy: sqrt(0.8 * 0.2 / 2000) = 0.0089
+    proba = np.eye(2)[np.where(correct, y, 1 - y)]
+    se = bootstrap_se(METRICS["accuracy"], y, proba, np.arange(2))
+    assert 0.0075 < se < 0.0105
+
+
+def test_the_standard_error_is_none_rather_than_nan_when_resamples_cannot_be_scored():
+    from textauto.validation.metrics import METRICS, bootstrap_se
+
+    y = np.array([0] * 50 + [1])  # one positive: most resamples miss it
+    proba = np.column_stack([np.linspace(1, 0, 51), np.linspace(0, 1, 51)])
+    se = bootstrap_se(METRICS["roc_auc"], y, proba, np.arange(2), rounds=3)
+    assert se is None or np.isfinite(se)
+
+
+def test_optimism_is_positive_when_the_in_sample_score_flatters_for_either_direction():
+    from textauto.validation.metrics import METRICS, SelectionCheck
+
+    assert SelectionCheck(METRICS["accuracy"], 0.90, 0.88).optimism == pytest.approx(0.02)
+    assert SelectionCheck(METRICS["log_loss"], 0.30, 0.35).optimism == pytest.approx(0.05)

@@ -155,7 +155,9 @@ def _print_outcome(m: dict[str, Any], board: Any, out_dir: Path) -> None:
     from textauto.progress import summary_table
 
     out_console.print(summary_table(m, board))
-    line = f"best validation {m['metric']}: {m['validation']['score']:.4f} ({m['validation']['method']})"
+    v = m["validation"]
+    se = f" ± {v['standard_error']:.4f}" if "standard_error" in v else ""
+    line = f"best validation {m['metric']}: {v['score']:.4f}{se} ({v['method']}: {v['why']})"
     if m["test"]:
         line += f" · test accuracy {m['test']['accuracy']:.4f}, macro-F1 {m['test']['macro_f1']:.4f}"
     out_console.print(line, highlight=False)

@@ -24,8 +24,9 @@ from textauto.features.spacy_parse import use_disk_cache
 from textauto.inference import predict_proba
 from textauto.search.oof import OOFStore
 from textauto.search.run import TrialCallback, run_search
+from textauto.search.study import recorded_validation
 from textauto.validation.metrics import METRICS
-from textauto.validation.splits import ValidationPlan, choose_scheme, plan_validation
+from textauto.validation.splits import ValidationPlan, choose_scheme, plan_validation, recorded_scheme
 
 
 class AutoTextClassifier(ClassifierMixin, BaseEstimator):
@@ -109,7 +110,11 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         texts = cut_long_texts(texts, cfg.data.max_text_chars, "X")
         data = TextDataset(texts, labels, source="training data")
         METRICS[cfg.search.metric].check_classes(len(data.class_counts), data.source)
-        scheme = choose_scheme(texts, cfg.validation, cfg.search.time_budget)
+        recorded = recorded_validation(cfg.search.storage, cfg.search.study_name)
+        if recorded is not None:
+            scheme = recorded_scheme(*recorded)
+        else:
+            scheme = choose_scheme(texts, cfg.validation, cfg.search.time_budget)
         check_trainable(data, scheme.min_per_class, scheme.needs)
         seed = cfg.search.seed
         plan = plan_validation(texts, labels, cfg.validation, seed, scheme)
@@ -175,6 +180,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         self.best_params_ = dict(result.best_trial.params)
         self.best_score_ = final.validation_score
         self.selection_check_ = final.check
+        self.standard_error_ = final.standard_error
         self.classes_ = final.estimator.classes_
 
     def predict(self, X: Sequence[str]) -> np.ndarray:

@@ -173,17 +173,21 @@ def search_budget(budget: float | None, started: float) -> float | None:
 def _validation(model: AutoTextClassifier) -> dict[str, Any]:
     """How the saved model was validated, how precisely, and how much its choice flatters it."""
     result, check = model.search_result_, model.selection_check_
+    plan = result.validation
     out = {
-        "method": result.validation,
-        "why": result.validation_why,
-        "rows": result.validated_rows,
+        "method": plan.description,
+        "strategy": plan.strategy,
+        "folds": plan.folds,
+        "why": plan.why,
+        "rows": plan.rows,
         "score": model.best_score_,
         # True when no trial finished every fold in the budget: scored on the folds it ran
         "partial": TrialRecord.from_trial(result.best_trial).partial,
     }
-    if check is not None:
+    if model.standard_error_ is not None:
+        out["standard_error"] = round(model.standard_error_, 5)
+    if check is not None and math.isfinite(check.in_sample) and math.isfinite(check.held_out):
         out |= {
-            "standard_error": round(check.standard_error, 5),
             "in_sample_score": check.in_sample,
             "held_out_score": check.held_out,
             "optimism": round(check.optimism, 5),

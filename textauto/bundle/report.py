@@ -59,7 +59,7 @@ def _validation(m: dict[str, Any]) -> list[str]:
     why = f" ({v['why']})" if v.get("why") else ""  # manifests written before it lack these
     se = ""
     if "standard_error" in v:
-        se = f" ± {v['standard_error']:.4f} (one standard error over {v['rows']} rows)"
+        se = f" (the best pipeline's standard error over {v['rows']} rows: {v['standard_error']:.4f})"
     lines = [f"- validation: {v['method']}{why}; {m['metric']} = {v['score']:.4f}{se}"]
     if "optimism" in v:
         lines.append(

@@ -43,6 +43,7 @@ class FinalModel:
     # combination was tried
     ensemble: dict[str, Any] | None
     check: SelectionCheck | None = None  # None when no combiner was scored on held-out folds
+    standard_error: float | None = None  # of the best pipeline's score on the out-of-fold rows
 
 
 def load_candidates(
@@ -151,12 +152,9 @@ def fit_final(
     with _capped_solvers():
         ensemble.fit(X, y)
     score = float(best.value) if combination.kind == Combiner.SINGLE else combination.score
-    check = None
-    if combination.scores:
-        columns = np.arange(len(classes))
-        se = bootstrap_se(metric, y_oof, candidates[0].proba, columns, seed)
-        check = SelectionCheck(metric, combination.in_sample, combination.score, se)
-    return FinalModel(ensemble, score, _ensemble_info(combination, ensemble, price), check)
+    check = SelectionCheck(metric, combination.in_sample, combination.score) if combination.scores else None
+    se = bootstrap_se(metric, y_oof, candidates[0].proba, np.arange(len(classes)), seed)
+    return FinalModel(ensemble, score, _ensemble_info(combination, ensemble, price), check, se)
 
 
 def _candidates(

@@ -35,7 +35,7 @@ from textauto.search.swaps import SwapClassifiers
 from textauto.search.workers import limit_memory, resolve_n_jobs, supervise
 from textauto.space.build import portfolio_for
 from textauto.validation.metrics import METRICS, Metric
-from textauto.validation.splits import ValidationPlan
+from textauto.validation.splits import PlanSummary, ValidationPlan
 
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 
@@ -52,11 +52,9 @@ DIVERSITY_FRACTION = 0.05
 class SearchResult:
     study: optuna.Study
     metric: str
-    validation: str  # the plan's description
+    validation: PlanSummary
     train_fraction: float
     best_trial: FrozenTrial
-    validation_why: str = ""  # why that plan
-    validated_rows: int = 0  # rows scored out of fold
 
     @property
     def counts(self) -> dict[str, int]:
@@ -88,16 +86,14 @@ def run_search(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     logging.getLogger("optuna").setLevel(logging.ERROR)
     s = config.search
-    study = open_study(config, ctx, storage, resume, data_fingerprint)
+    study = open_study(config, ctx, storage, resume, data_fingerprint, plan.scheme)
     session = Session(
         texts, labels, config, plan, ctx, clock, storage=storage, oof=oof, predict_share=predict_share
     )
     swaps = [SwapClassifiers(config.space, session.metric)] if s.warm_start else []
     session.run(study, [*swaps, *callbacks])
     best = best_trial(study, session.metric)
-    return SearchResult(
-        study, s.metric, plan.description, plan.train_fraction, best, plan.why, len(plan.oof_rows)
-    )
+    return SearchResult(study, s.metric, plan.summary, plan.train_fraction, best)
 
 
 def _heartbeat(s: SearchConfig) -> Heartbeat:
@@ -105,10 +101,16 @@ def _heartbeat(s: SearchConfig) -> Heartbeat:
 
 
 def open_study(
-    config: RunConfig, ctx: BuildContext, storage: str | None, resume: bool, data_fingerprint: str | None
+    config: RunConfig,
+    ctx: BuildContext,
+    storage: str | None,
+    resume: bool,
+    data_fingerprint: str | None,
+    validation: tuple[str, int] | None = None,
 ) -> optuna.Study:
-    """The run's study: created with its metric, fingerprint and portfolio queued, or joined
-    (refused when it optimizes another metric); on ``resume``, its interrupted trials failed."""
+    """The run's study: created with its metric, fingerprint, validation scheme and portfolio
+    queued, or joined (refused when it optimizes another metric); on ``resume``, its
+    interrupted trials failed."""
     s = config.search
     direction = METRICS[s.metric].direction
     study, created = create_study(storage, s.study_name, direction, s.seed, s.pruning, _heartbeat(s))
@@ -117,7 +119,8 @@ def open_study(
     if resume:
         fail_interrupted_trials(study)
     if created:
-        record_study(study, StudyRecord(metric=s.metric, data_fingerprint=data_fingerprint))
+        record = StudyRecord(metric=s.metric, data_fingerprint=data_fingerprint, validation=validation)
+        record_study(study, record)
         if s.warm_start:
             queued = TrialRecord(origin=Origin.PORTFOLIO).to_user_attrs()
             for params in portfolio_for(config.space, ctx):

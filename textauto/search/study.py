@@ -71,6 +71,18 @@ def create_study(
         return optuna.load_study(**common), False
 
 
+def recorded_validation(storage: str | None, study_name: str) -> tuple[str, int] | None:
+    """How the trials of the stored study ``study_name`` are validated; None when there is no
+    such study yet (or it predates the record): the run then chooses."""
+    if storage is None:
+        return None
+    try:
+        study = optuna.load_study(study_name=study_name, storage=make_storage(storage))
+    except KeyError:
+        return None
+    return StudyRecord.from_study(study).validation
+
+
 def check_metric(study: optuna.Study, metric: str, direction: str, where: str) -> None:
     """Refuse to continue or join ``study`` with a metric other than the one it optimizes."""
     recorded = StudyRecord.from_study(study).metric

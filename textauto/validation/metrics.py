@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -51,17 +53,26 @@ class Metric:
 
 def bootstrap_se(
     metric: Metric, y: np.ndarray, proba: np.ndarray, classes: np.ndarray, seed: int = 0, rounds: int = 200
-) -> float:
-    """The standard error of ``metric`` measured on these rows: its spread over resamples."""
+) -> float | None:
+    """The standard error of ``metric`` measured on these rows: its spread over resamples of
+    them; None when fewer than two resamples could be scored (ROC AUC needs both classes)."""
     rng = np.random.default_rng(seed)
+    predicted = classes[proba.argmax(axis=1)] if metric.needs == "label" else None
     scores = []
-    for _ in range(rounds):
-        rows = rng.integers(0, len(y), len(y))
-        try:
-            scores.append(metric.from_proba(y[rows], proba[rows], classes))
-        except ValueError:  # a resample missing a class the metric needs (ROC AUC)
-            continue
-    return float(np.std(scores, ddof=1)) if len(scores) > 1 else float("nan")
+    with warnings.catch_warnings():  # a resample missing a class: not scored
+        warnings.simplefilter("ignore")
+        for _ in range(rounds):
+            rows = rng.integers(0, len(y), len(y))
+            try:
+                if predicted is not None:
+                    score = float(metric.fn(y[rows], predicted[rows]))
+                else:
+                    score = metric.from_proba(y[rows], proba[rows], classes)
+            except ValueError:
+                continue
+            if math.isfinite(score):
+                scores.append(score)
+    return float(np.std(scores, ddof=1)) if len(scores) > 1 else None
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,6 @@ class SelectionCheck:
     metric: Metric
     in_sample: float  # on the out-of-fold rows that ranked the trials and fitted the combiner
     held_out: float  # on held-out folds of those rows, chosen and fitted on the other folds
-    standard_error: float  # of a score measured on the out-of-fold rows
 
     @property
     def optimism(self) -> float:

@@ -39,6 +39,11 @@ class Scheme:
         return f"{self.folds}-fold validation" if self.strategy == "kfold" else "a holdout split"
 
 
+def recorded_scheme(strategy: str, folds: int) -> Scheme:
+    """The scheme of a study this run continues or joins: its trials must be validated alike."""
+    return Scheme(strategy, folds, "as the study this run joins was started")
+
+
 def worst_case_se(rows: float) -> float:
     """The standard error of an accuracy measured on ``rows`` rows, at its largest (50%)."""
     return 0.5 / math.sqrt(max(rows, 1.0))
@@ -49,8 +54,9 @@ def choose_scheme(texts: Sequence[str], cfg: ValidationConfig, budget: float | N
     else a holdout (docs/design.md, "Choosing the validation plan").
 
     A holdout of ``holdout_size`` x n rows measures accuracy with a standard error up to
-    0.5 / sqrt(rows); k-fold validates every row. A k-fold trial costs about k - 1 times a
-    holdout's, priced before the search from the characters to featurize.
+    0.5 / sqrt(rows); k-fold validates every row. A k-fold trial fits k times on (k - 1) / k
+    of the rows where a holdout fits once on 1 - ``holdout_size``: 5x the cost at 5 folds and
+    a 20% holdout. It is priced before the search from the characters to featurize.
     """
     if cfg.strategy == "kfold":
         return Scheme("kfold", cfg.folds, "set in the configuration")
@@ -60,16 +66,23 @@ def choose_scheme(texts: Sequence[str], cfg: ValidationConfig, budget: float | N
     se = worst_case_se(rows)
     fewest = min(FEWEST_FOLDS, cfg.folds)
     if se > cfg.max_holdout_se:
-        affordable = _affordable_folds(texts, cfg, budget) or fewest
+        folds = _affordable_folds(texts, cfg, budget)
         why = f"a holdout of {rows:.0f} rows would have a standard error up to {100 * se:.1f} points"
-        return Scheme("kfold", affordable, why)
+        if folds != cfg.folds:
+            why += f"; {fewest} folds: the budget cannot pay {cfg.reference_trials} trials of {cfg.folds}"
+        return Scheme("kfold", folds or fewest, why)
     if len(texts) >= cfg.holdout_threshold:
         why = f"{len(texts)} rows: the holdout's standard error is at most {100 * se:.1f} points"
         return Scheme("holdout", 1, why)
     folds = _affordable_folds(texts, cfg, budget)
+    if folds and budget is None:
+        return Scheme("kfold", folds, "no time budget: every row validated")
     if folds:
         return Scheme("kfold", folds, f"the budget affords {cfg.reference_trials} trials of {folds} folds")
-    why = f"{fewest}+ folds would cost too much of the budget; standard error at most {100 * se:.1f} points"
+    why = (
+        f"the budget cannot pay {cfg.reference_trials} trials of {fewest} folds; "
+        f"the holdout's standard error is at most {100 * se:.1f} points"
+    )
     return Scheme("holdout", 1, why)
 
 
@@ -82,6 +95,17 @@ def _affordable_folds(texts: Sequence[str], cfg: ValidationConfig, budget: float
         if budget is None or trial * cfg.reference_trials <= budget:
             return k
     return 0
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """What a run reports of its validation plan, without the splits."""
+
+    description: str
+    strategy: str
+    folds: int  # 1 for a holdout
+    why: str
+    rows: int  # rows scored out of fold
 
 
 @dataclass(frozen=True)
@@ -102,6 +126,15 @@ class ValidationPlan:
         else:
             text = f"stratified holdout ({len(self.splits[0][1])} validation rows)"
         return text + (f", {self.grouping} kept together" if self.grouping else "")
+
+    @property
+    def scheme(self) -> tuple[str, int]:
+        """(strategy, folds), as a study records it so that every worker validates alike."""
+        return self.strategy, len(self.splits)
+
+    @property
+    def summary(self) -> PlanSummary:
+        return PlanSummary(self.description, self.strategy, len(self.splits), self.why, len(self.oof_rows))
 
     @property
     def oof_rows(self) -> np.ndarray:
