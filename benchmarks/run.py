@@ -142,7 +142,7 @@ def run_one(
         "val": m["validation"]["score"],
         "val_early": early[-1] if early else float("nan"),
         "wall_s": wall,
-        "unused_s": budget - m["timings"]["total_s"],  # budget the command left on the table
+        "unused_s": budget - wall,  # budget the command left on the table
         "plan": _plan(m["validation"]["method"]),
         "peak_mb": peak / 1024,
         "base_val": baseline_validation(data, m),
