@@ -88,7 +88,7 @@ def baseline_validation(data: Path, manifest: dict) -> float:
     d = load_dataset(data / "train.parquet", max_chars=cfg.data.max_text_chars)
     texts, labels = d.texts, d.labels
     v = manifest["validation"]
-    scheme = recorded_scheme(v["strategy"], v["folds"])
+    scheme = recorded_scheme(v["strategy"], v["folds"], v.get("repeats", 1))
     plan = plan_validation(texts, labels, cfg.validation, manifest["seed"], scheme)
     X, y = np.asarray(texts, dtype=object), np.asarray(labels, dtype=object)
     metric = METRICS[manifest["metric"]]

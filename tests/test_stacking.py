@@ -10,9 +10,13 @@ from textauto.ensemble.classifier import EnsembleClassifier
 from textauto.ensemble.greedy import Candidate
 from textauto.ensemble.stacking import (
     STACK_C,
+    Choice,
+    Combiner,
+    HeldOut,
     choose_combination,
     diverse_members,
     fit_stacker,
+    settle_ties,
     stack_features,
 )
 from textauto.inference import softmax
@@ -75,10 +79,45 @@ def test_choose_combination_keeps_the_best_pipeline_when_nothing_helps():
     exact = np.full((300, 3), -3.0)
     exact[np.arange(300), y] = 3.0
     noise = rng.normal(size=(300, 3))
-    members = [_candidate(0, softmax(exact), "word+svm"), _candidate(1, softmax(noise), "char+nb")]
+    # one kind: nothing to stack; greedy selection keeps the exact member alone
+    members = [_candidate(0, softmax(exact), "word+svm"), _candidate(1, softmax(noise), "word+svm")]
     combo = choose_combination(members, y, CLASSES, METRICS["accuracy"], rounds=25, refit_budget=1e9)
     assert combo.kind == "single" and [m.number for m in combo.members] == [0]
     assert combo.weights == {0: 1.0} and combo.score == 1.0
+
+
+def _held(scores, loss=0.5):
+    return HeldOut(list(scores), [loss] * len(scores))
+
+
+SINGLE, AVERAGE, STACK = Choice(Combiner.SINGLE), Choice(Combiner.AVERAGE), Choice(Combiner.STACK, 0.3)
+
+
+def test_a_single_pipeline_tied_with_an_ensemble_gives_way_to_it():
+    accuracy = METRICS["accuracy"]
+    perfect = {SINGLE: _held([1.0] * 5), AVERAGE: _held([1.0] * 5, 0.2), STACK: _held([1.0] * 5, 0.1)}
+    assert settle_ties(SINGLE, perfect, accuracy) == STACK  # equal scores: the lower log loss
+    noisy = {
+        SINGLE: _held([0.70, 0.66, 0.72, 0.64, 0.70]),
+        AVERAGE: _held([0.68, 0.67, 0.70, 0.66, 0.69]),  # 0.004 lower, within the folds' noise
+        STACK: _held([0.60, 0.58, 0.61, 0.57, 0.60]),
+    }
+    assert settle_ties(SINGLE, noisy, accuracy) == AVERAGE
+
+
+def test_a_single_pipeline_ahead_beyond_the_noise_is_kept():
+    accuracy = METRICS["accuracy"]
+    held = {SINGLE: _held([0.90, 0.91, 0.89, 0.90, 0.92]), AVERAGE: _held([0.85, 0.86, 0.86, 0.84, 0.85])}
+    assert settle_ties(SINGLE, held, accuracy) == SINGLE
+    assert settle_ties(AVERAGE, held, accuracy) == AVERAGE  # an ensemble chosen stays chosen
+
+
+def test_ties_are_read_in_the_metric_s_direction():
+    log_loss = METRICS["log_loss"]
+    held = {SINGLE: _held([0.30, 0.31, 0.29, 0.30, 0.30]), STACK: _held([0.40, 0.42, 0.41, 0.40, 0.39])}
+    assert settle_ties(SINGLE, held, log_loss) == SINGLE  # the stack's loss is clearly higher
+    held[STACK] = _held([0.30, 0.30, 0.30, 0.31, 0.29])
+    assert settle_ties(SINGLE, held, log_loss) == STACK
 
 
 def test_choose_combination_with_ensembles_off_does_no_folds():

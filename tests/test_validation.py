@@ -41,7 +41,7 @@ def test_repeated_texts_stay_on_one_side_of_every_split(strategy):
 def test_distinct_texts_are_split_as_before():
     texts, labels = _corpus(repeats=0)
     plan = plan_validation(texts, labels, ValidationConfig(group_repeats=True), seed=0)
-    assert not plan.grouped and plan.description == "stratified 5-fold cross-validation"
+    assert not plan.grouped and plan.description.startswith("stratified 5-fold cross-validation")
 
 
 def test_repeats_are_split_like_any_text_by_default():
@@ -109,11 +109,30 @@ def test_the_scheme_says_why():
 
 
 def test_the_plan_follows_the_scheme():
-    texts, labels = _corpus(n=300, repeats=0)
+    texts, labels = _corpus(n=2_000, repeats=0)
     scheme = choose_scheme(texts, ValidationConfig(), None)
     plan = plan_validation(texts, labels, ValidationConfig(), 0, scheme)
-    assert len(plan.splits) == scheme.folds and plan.why == scheme.why
-    assert sorted(plan.oof_rows.tolist()) == list(range(300))
+    assert len(plan.splits) == scheme.folds == 5 and plan.why == scheme.why
+    assert sorted(plan.oof_rows.tolist()) == list(range(2_000))
+
+
+def test_small_data_repeats_its_folds_while_the_budget_affords_them():
+    texts, labels = _corpus(n=300, repeats=0)
+    scheme = choose_scheme(texts, ValidationConfig(), 120)
+    assert (scheme.strategy, scheme.folds, scheme.repeats) == ("kfold", 5, 3)
+    assert scheme.why.endswith("repeated 3 times: all 300 rows have a standard error up to 2.9 points")
+    plan = plan_validation(texts, labels, ValidationConfig(), 0, scheme)
+    assert (
+        len(plan.splits) == 15 and plan.description == "stratified 5-fold cross-validation, repeated 3 times"
+    )
+    assert sorted(plan.scored_rows.tolist()) == list(range(300))
+    # each row's three out-of-fold scores are averaged, in the order of scored_rows
+    scores = np.column_stack([plan.oof_rows, -plan.oof_rows]).astype(float)
+    assert plan.per_row(scores).tolist() == np.column_stack([plan.scored_rows, -plan.scored_rows]).tolist()
+    assert choose_scheme(texts, ValidationConfig(max_repeats=1), 120).repeats == 1
+    assert choose_scheme(texts, ValidationConfig(strategy="kfold"), 120).repeats == 1
+    assert choose_scheme(_texts(1_600, 100), ValidationConfig(), 120).repeats == 1  # 1.25 points
+    assert choose_scheme(_texts(1_000, 3_600), ValidationConfig(), 30).repeats == 1  # unaffordable
 
 
 def test_a_run_joining_a_study_validates_as_the_study_was_started(demo, tmp_path):

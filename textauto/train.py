@@ -178,6 +178,7 @@ def _validation(model: AutoTextClassifier) -> dict[str, Any]:
         "method": plan.description,
         "strategy": plan.strategy,
         "folds": plan.folds,
+        "repeats": plan.repeats,
         "why": plan.why,
         "rows": plan.rows,
         "score": model.best_score_,

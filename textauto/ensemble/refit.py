@@ -135,7 +135,7 @@ def fit_final(
     share = predict_rows / len(y)
     best = result.best_trial = affordable_best(result, metric, plan, clock, store, share)
     classes = np.unique(y)
-    y_oof = np.searchsorted(classes, y[plan.oof_rows])
+    y_oof = np.searchsorted(classes, y[plan.scored_rows])
     workers = resolve_n_jobs(cfg.search.n_jobs)  # the search's processes have ended: their cores
     price = RefitPrice(plan.train_fraction, share, workers)
     candidates = _candidates(result, best, metric, store, y_oof, price, cfg.search.ensemble_size)

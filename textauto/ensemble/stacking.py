@@ -13,12 +13,14 @@ members are what a stacker can weigh per class. See docs/design.md, "Ensembles".
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
+from sklearn import metrics as skm
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -102,6 +104,22 @@ class Choice:
 
 
 @dataclass
+class HeldOut:
+    """A choice's scores on the held-out folds, and its log loss there (the tie-break)."""
+
+    scores: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.scores))
+
+    @property
+    def loss(self) -> float:
+        return float(np.mean(self.losses))
+
+
+@dataclass
 class Combination:
     """How the saved model combines trials."""
 
@@ -159,9 +177,9 @@ class Chooser:
 
     def held_out(
         self, choices: Sequence[Choice], stack_members: Sequence[Candidate], seed: int
-    ) -> dict[Choice, float]:
-        """Each choice's mean score on the held-out folds, fitted on the other folds."""
-        held: dict[Choice, list[float]] = {choice: [] for choice in choices}
+    ) -> dict[Choice, HeldOut]:
+        """Each choice's scores on the held-out folds, fitted on the other folds."""
+        held = {choice: HeldOut() for choice in choices}
         folds = StratifiedKFold(CHOICE_FOLDS, shuffle=True, random_state=seed)
         with warnings.catch_warnings():  # a class with fewer rows than folds: still split
             warnings.simplefilter("ignore", UserWarning)
@@ -172,10 +190,10 @@ class Chooser:
             best = max(range(len(fold)), key=lambda i: _signed(self.metric, self.score(fold[i].proba, train)))
             fallback = self.candidates[best].proba[test]
             for choice in choices:
-                held[choice].append(
-                    self.score(self._held_proba(choice, fold, stack_members, train, test, fallback), test)
-                )
-        return {choice: float(np.mean(values)) for choice, values in held.items()}
+                proba = self._held_proba(choice, fold, stack_members, train, test, fallback)
+                held[choice].scores.append(self.score(proba, test))
+                held[choice].losses.append(skm.log_loss(self.y[test], proba, labels=self.classes))
+        return held
 
     def _held_proba(
         self,
@@ -243,7 +261,9 @@ def choose_combination(
     seed: int = 0,
 ) -> Combination:
     """The best pipeline alone, a greedy average or a stack: whichever scores best on held-out
-    folds of the out-of-fold rows (ties go to the simpler), fitted on all of them.
+    folds of the out-of-fold rows, fitted on all of them. Between ensembles a later (more
+    complex) one must do strictly better; the single pipeline must beat them beyond the noise
+    (``settle_ties``).
 
     ``candidates[0]`` must be the best single trial; ``y`` holds column indices in ``classes``.
     """
@@ -253,12 +273,36 @@ def choose_combination(
     single = candidates[0]
     if len(choices) == 1:
         return Combination(Combiner.SINGLE, [single], {single.number: 1.0}, float("nan"))
-    means = chooser.held_out(choices, stack_members, seed)
+    held = chooser.held_out(choices, stack_members, seed)
+    means = {choice: h.mean for choice, h in held.items()}
     chosen = choices[0]
     for choice in choices[1:]:  # in order of complexity: a later one must do strictly better
         if metric.better(means[choice], means[chosen]):
             chosen = choice
-    return chooser.fit(chosen, stack_members, means)
+    return chooser.fit(settle_ties(chosen, held, metric), stack_members, means)
+
+
+def settle_ties(chosen: Choice, held: dict[Choice, HeldOut], metric: Metric) -> Choice:
+    """Keep the single pipeline only when it beats every ensemble by more than one standard
+    error of their paired difference over the held-out folds; else take the best ensemble
+    within that noise (by score, then log loss). On few rows, or where many pipelines validate
+    perfectly, the single best is as much luck as merit, and an ensemble of the leaders
+    generalizes better (docs/design.md, "Ensembles")."""
+    if chosen.combiner is not Combiner.SINGLE:
+        return chosen
+    tied = [
+        c for c in held if c.combiner is not Combiner.SINGLE and _within_noise(held[chosen], held[c], metric)
+    ]
+    if not tied:
+        return chosen
+    return max(tied, key=lambda c: (_signed(metric, held[c].mean), -held[c].loss))
+
+
+def _within_noise(best: HeldOut, other: HeldOut, metric: Metric) -> bool:
+    gaps = [_signed(metric, a) - _signed(metric, b) for a, b in zip(best.scores, other.scores, strict=True)]
+    if len(gaps) < 2:
+        return False
+    return float(np.mean(gaps)) <= float(np.std(gaps, ddof=1)) / math.sqrt(len(gaps))
 
 
 def _signed(metric: Metric, value: float) -> float:

@@ -198,8 +198,8 @@ class Objective:
             self._prune_if_behind(trial, step, started)
         record_trial(trial, fold_scores=folds.scores)
         if self.oof is not None:
-            # rows in the order of ValidationPlan.oof_rows, for ensemble selection
-            self.oof.save(trial.number, np.concatenate(folds.class_scores))
+            # rows in the order of ValidationPlan.scored_rows, for ensemble selection
+            self.oof.save(trial.number, self.plan.per_row(np.concatenate(folds.class_scores)))
         return statistics.fmean(folds.scores)
 
     def _featurize(

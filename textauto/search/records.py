@@ -136,21 +136,24 @@ class StudyRecord:
     data_fingerprint: str | None = None  # of the training data its trials were validated on
     # why the supervisor failed a trial whose worker could not record it itself, by number
     failure_notes: dict[int, str] = field(default_factory=dict)
-    # how its trials are validated ("kfold", 5) or ("holdout", 1): every worker must agree
-    validation: tuple[str, int] | None = None
+    # how its trials are validated: strategy, folds, repeats ("kfold", 5, 1); workers must agree
+    validation: tuple[str, int, int] | None = None
 
     @classmethod
     def from_study(cls, study: optuna.Study) -> StudyRecord:
         attrs = study.user_attrs
         notes = {int(k): v for k, v in attrs.get(NOTES_KEY, {}).items()}
         stored = attrs.get(VALIDATION_KEY)
-        validation = (str(stored["strategy"]), int(stored["folds"])) if stored else None
+        validation = None
+        if stored:
+            validation = (str(stored["strategy"]), int(stored["folds"]), int(stored.get("repeats", 1)))
         return cls(attrs.get(METRIC_KEY), attrs.get(FINGERPRINT_KEY), notes, validation)
 
     def to_user_attrs(self) -> dict[str, Any]:
         out: dict[str, Any] = {METRIC_KEY: self.metric, FINGERPRINT_KEY: self.data_fingerprint}
         if self.validation is not None:
-            out[VALIDATION_KEY] = {"strategy": self.validation[0], "folds": self.validation[1]}
+            strategy, folds, repeats = self.validation
+            out[VALIDATION_KEY] = {"strategy": strategy, "folds": folds, "repeats": repeats}
         out = {k: v for k, v in out.items() if v is not None}
         if self.failure_notes:
             out[NOTES_KEY] = {str(k): v for k, v in self.failure_notes.items()}

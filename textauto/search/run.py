@@ -106,7 +106,7 @@ def open_study(
     storage: str | None,
     resume: bool,
     data_fingerprint: str | None,
-    validation: tuple[str, int] | None = None,
+    validation: tuple[str, int, int] | None = None,
 ) -> optuna.Study:
     """The run's study: created with its metric, fingerprint, validation scheme and portfolio
     queued, or joined (refused when it optimizes another metric); on ``resume``, its

@@ -71,7 +71,7 @@ def create_study(
         return optuna.load_study(**common), False
 
 
-def recorded_validation(storage: str | None, study_name: str) -> tuple[str, int] | None:
+def recorded_validation(storage: str | None, study_name: str) -> tuple[str, int, int] | None:
     """How the trials of the stored study ``study_name`` are validated; None when there is no
     such study yet (or it predates the record): the run then chooses."""
     if storage is None:

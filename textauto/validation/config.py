@@ -21,5 +21,8 @@ class ValidationConfig(BaseModel):
     holdout_threshold: int = Field(default=20_000, ge=1)
     max_holdout_se: float = Field(default=0.0125, gt=0.0, lt=0.5)
     reference_trials: int = Field(default=12, ge=1)
+    # "auto" repeats k-fold on data too small to measure finely even with every row validated
+    # (worst-case standard error over all rows above ``max_holdout_se``), up to this many times
+    max_repeats: int = Field(default=3, ge=1, le=10)
     group_repeats: bool = False
     group_phrases: bool = True

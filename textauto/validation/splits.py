@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
+from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, StratifiedShuffleSplit
 
 from textauto.validation.config import ValidationConfig
 from textauto.validation.phrases import phrase_groups
@@ -27,6 +27,7 @@ class Scheme:
     strategy: str  # "kfold" or "holdout"
     folds: int  # k for k-fold, 1 for a holdout
     why: str
+    repeats: int = 1  # k-fold repeated on as many shuffles
 
     @property
     def min_per_class(self) -> int:
@@ -39,9 +40,9 @@ class Scheme:
         return f"{self.folds}-fold validation" if self.strategy == "kfold" else "a holdout split"
 
 
-def recorded_scheme(strategy: str, folds: int) -> Scheme:
+def recorded_scheme(strategy: str, folds: int, repeats: int = 1) -> Scheme:
     """The scheme of a study this run continues or joins: its trials must be validated alike."""
-    return Scheme(strategy, folds, "as the study this run joins was started")
+    return Scheme(strategy, folds, "as the study this run joins was started", repeats)
 
 
 def worst_case_se(rows: float) -> float:
@@ -50,6 +51,27 @@ def worst_case_se(rows: float) -> float:
 
 
 def choose_scheme(texts: Sequence[str], cfg: ValidationConfig, budget: float | None) -> Scheme:
+    """The plan of ``_choose_scheme``, its k-fold repeated on small data while affordable."""
+    scheme = _choose_scheme(texts, cfg, budget)
+    if cfg.strategy != "auto" or scheme.strategy != "kfold" or len(texts) == 0:
+        return scheme
+    se = worst_case_se(len(texts))
+    if se <= cfg.max_holdout_se:
+        return scheme
+    # Every row is validated and still measures coarsely: repeats average out the luck of one
+    # partition (the rows' own noise stays). The budget must pay for them.
+    trial = _fold_seconds(texts, scheme.folds) * cfg.reference_trials
+    repeats = max(
+        (r for r in range(1, cfg.max_repeats + 1) if budget is None or r * trial <= budget), default=1
+    )
+    if repeats == 1:
+        return scheme
+    coarse = f"all {len(texts)} rows have a standard error up to {100 * se:.1f} points"
+    why = f"{scheme.why}; repeated {repeats} times: {coarse}"
+    return Scheme("kfold", scheme.folds, why, repeats)
+
+
+def _choose_scheme(texts: Sequence[str], cfg: ValidationConfig, budget: float | None) -> Scheme:
     """k-fold whenever a holdout would measure too coarsely or the budget affords the folds;
     else a holdout (docs/design.md, "Choosing the validation plan").
 
@@ -89,12 +111,15 @@ def choose_scheme(texts: Sequence[str], cfg: ValidationConfig, budget: float | N
 def _affordable_folds(texts: Sequence[str], cfg: ValidationConfig, budget: float | None) -> int:
     """The most folds (``cfg.folds``, else 3) of which ``cfg.reference_trials`` reference trials
     fit in ``budget``; 0 when neither does."""
-    mchars = sum(map(len, texts)) / 1e6
     for k in dict.fromkeys((cfg.folds, min(FEWEST_FOLDS, cfg.folds))):
-        trial = k * (k - 1) / k * mchars * REFERENCE_SECONDS_PER_MCHAR
-        if budget is None or trial * cfg.reference_trials <= budget:
+        if budget is None or _fold_seconds(texts, k) * cfg.reference_trials <= budget:
             return k
     return 0
+
+
+def _fold_seconds(texts: Sequence[str], folds: int) -> float:
+    """What a reference trial of ``folds`` folds costs: each fits on (k - 1) / k of the text."""
+    return (folds - 1) * sum(map(len, texts)) / 1e6 * REFERENCE_SECONDS_PER_MCHAR
 
 
 @dataclass(frozen=True)
@@ -106,6 +131,7 @@ class PlanSummary:
     folds: int  # 1 for a holdout
     why: str
     rows: int  # rows scored out of fold
+    repeats: int = 1
 
 
 @dataclass(frozen=True)
@@ -114,6 +140,7 @@ class ValidationPlan:
     splits: list[tuple[np.ndarray, np.ndarray]]
     grouping: str = ""  # what is kept on one side of every split, if anything
     why: str = ""  # why this strategy (``Scheme.why``)
+    repeats: int = 1  # the k-fold partitions, one after the other in ``splits``
 
     @property
     def grouped(self) -> bool:
@@ -122,19 +149,43 @@ class ValidationPlan:
     @property
     def description(self) -> str:
         if self.strategy == "kfold":
-            text = f"stratified {len(self.splits)}-fold cross-validation"
+            text = f"stratified {self.folds}-fold cross-validation"
+            text += f", repeated {self.repeats} times" if self.repeats > 1 else ""
         else:
             text = f"stratified holdout ({len(self.splits[0][1])} validation rows)"
         return text + (f", {self.grouping} kept together" if self.grouping else "")
 
     @property
-    def scheme(self) -> tuple[str, int]:
-        """(strategy, folds), as a study records it so that every worker validates alike."""
-        return self.strategy, len(self.splits)
+    def folds(self) -> int:
+        return len(self.splits) // self.repeats
+
+    @property
+    def scheme(self) -> tuple[str, int, int]:
+        """(strategy, folds, repeats), as a study records it so that every worker validates alike."""
+        return self.strategy, self.folds, self.repeats
 
     @property
     def summary(self) -> PlanSummary:
-        return PlanSummary(self.description, self.strategy, len(self.splits), self.why, len(self.oof_rows))
+        rows = len(self.scored_rows)
+        return PlanSummary(self.description, self.strategy, self.folds, self.why, rows, self.repeats)
+
+    @property
+    def scored_rows(self) -> np.ndarray:
+        """The rows scored out of fold, each once, in the order ``per_row`` gives their scores."""
+        rows = self.oof_rows
+        return rows[np.sort(np.unique(rows, return_index=True)[1])]
+
+    def per_row(self, scores: np.ndarray) -> np.ndarray:
+        """Out-of-fold ``scores`` (one row per entry of ``oof_rows``) as one row per scored row:
+        a repeated row's scores averaged."""
+        if self.repeats == 1:
+            return scores
+        rows = self.scored_rows
+        position = np.empty(rows.max() + 1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        summed = np.zeros((len(rows), scores.shape[1]), dtype=np.float64)
+        np.add.at(summed, position[self.oof_rows], scores)
+        return summed / np.bincount(position[self.oof_rows], minlength=len(rows))[:, None]
 
     @property
     def oof_rows(self) -> np.ndarray:
@@ -199,15 +250,17 @@ def plan_validation(
                 in_val = np.zeros(len(first), dtype=bool)
                 in_val[val] = True
                 splits.append((np.flatnonzero(~in_val[groups]), np.flatnonzero(in_val[groups])))
-            return ValidationPlan(strategy, splits, grouping, scheme.why)
-    return ValidationPlan(strategy, _split(scheme, y, cfg, seed), why=scheme.why)
+            return ValidationPlan(strategy, splits, grouping, scheme.why, scheme.repeats)
+    return ValidationPlan(strategy, _split(scheme, y, cfg, seed), why=scheme.why, repeats=scheme.repeats)
 
 
 def _split(
     scheme: Scheme, y: np.ndarray, cfg: ValidationConfig, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     X = np.zeros(len(y))
-    if scheme.strategy == "kfold":
+    if scheme.strategy == "kfold" and scheme.repeats > 1:
+        splitter = RepeatedStratifiedKFold(n_splits=scheme.folds, n_repeats=scheme.repeats, random_state=seed)
+    elif scheme.strategy == "kfold":
         splitter = StratifiedKFold(n_splits=scheme.folds, shuffle=True, random_state=seed)
     else:
         n_classes = len(set(y))
