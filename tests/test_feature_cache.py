@@ -48,7 +48,10 @@ def test_featurizer_key_is_the_representation_and_its_parameters_only():
 
 def test_trials_on_a_cached_representation_reuse_its_folds(demo):
     texts, labels = demo
-    space = {"space": {"representations": ["word"], "classifiers": ["linear_svc", "nbsvm", "ridge"]}}
+    space = {
+        "space": {"representations": ["word"], "classifiers": ["linear_svc", "nbsvm", "ridge"]},
+        "validation": {"strategy": "kfold"},  # 5 folds, not repeated
+    }
     est = AutoTextClassifier(n_trials=6, seed=0, time_budget=600, config=space).fit(texts, labels)
     done = [t for t in est.study_.trials if t.state.name == "COMPLETE"]
     reused = [t for t in done if t.user_attrs.get("reused_folds") == 5]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -99,12 +100,14 @@ def test_a_study_written_by_a_run_reads_back_through_the_records(tmp_path: Path)
     records = [TrialRecord.from_trial(t) for t in run]
     assert all(r.worker and r.worker.split(":")[-1].isdigit() for r in records)
     assert any(r.origin is Origin.PORTFOLIO for r in records)
+    v = json.loads((out / "manifest.json").read_text())["validation"]
+    n_folds = v["folds"] * v["repeats"]
     for t, r in zip(run, records, strict=True):
         if t.state == optuna.trial.TrialState.COMPLETE:
             assert (
                 r.timings is not None
-                and len(r.fold_scores) == 5
-                and t.value == pytest.approx(sum(r.fold_scores) / 5)
+                and len(r.fold_scores) == n_folds
+                and t.value == pytest.approx(sum(r.fold_scores) / n_folds)
             )
         else:
             assert r.stopped or r.error
