@@ -115,7 +115,11 @@ def test_a_trial_stopped_at_its_pace_records_its_projected_cost(demo, monkeypatc
         return real(self, X, y)
 
     monkeypatch.setattr(LinearSVC, "fit", late_once)
-    cfg = {"space": {"representations": ["word"], "classifiers": ["linear_svc"]}}
+    # 5 plain folds: the second trial's 4 s folds must fit the budget
+    cfg = {
+        "space": {"representations": ["word"], "classifiers": ["linear_svc"]},
+        "validation": {"strategy": "kfold"},
+    }
     est = AutoTextClassifier(n_trials=2, time_budget=60, config=cfg).fit(texts, labels)
     first = est.study_.trials[0]
     assert first.state.name == "PRUNED"
