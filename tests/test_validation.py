@@ -126,9 +126,12 @@ def test_small_data_repeats_its_folds_while_the_budget_affords_them():
         len(plan.splits) == 15 and plan.description == "stratified 5-fold cross-validation, repeated 3 times"
     )
     assert sorted(plan.scored_rows.tolist()) == list(range(300))
-    # each row's three out-of-fold scores are averaged, in the order of scored_rows
-    scores = np.column_stack([plan.oof_rows, -plan.oof_rows]).astype(float)
-    assert plan.per_row(scores).tolist() == np.column_stack([plan.scored_rows, -plan.scored_rows]).tolist()
+    assert len(plan.scored_rows) == 300  # each row once
+    # the ensemble is chosen on one fit's score per row (the first repeat's), not on an average
+    # of three fits, which would score a bagged ensemble
+    scores = np.column_stack([plan.oof_rows, np.arange(900)]).astype(float)
+    per_row = plan.per_row(scores)
+    assert per_row[:, 0].tolist() == plan.scored_rows.tolist() and per_row[:, 1].max() < 300
     assert choose_scheme(texts, ValidationConfig(max_repeats=1), 120).repeats == 1
     assert choose_scheme(texts, ValidationConfig(strategy="kfold"), 120).repeats == 1
     assert choose_scheme(_texts(1_600, 100), ValidationConfig(), 120).repeats == 1  # 1.25 points

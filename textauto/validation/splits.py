@@ -171,21 +171,15 @@ class ValidationPlan:
 
     @property
     def scored_rows(self) -> np.ndarray:
-        """The rows scored out of fold, each once, in the order ``per_row`` gives their scores."""
-        rows = self.oof_rows
-        return rows[np.sort(np.unique(rows, return_index=True)[1])]
+        """The rows the ensemble is chosen on, in the order ``per_row`` gives their scores: the
+        first repeat's out-of-fold rows, each row once."""
+        return np.concatenate([val for _, val in self.splits[: self.folds]])
 
     def per_row(self, scores: np.ndarray) -> np.ndarray:
-        """Out-of-fold ``scores`` (one row per entry of ``oof_rows``) as one row per scored row:
-        a repeated row's scores averaged."""
-        if self.repeats == 1:
-            return scores
-        rows = self.scored_rows
-        position = np.empty(rows.max() + 1, dtype=np.int64)
-        position[rows] = np.arange(len(rows))
-        summed = np.zeros((len(rows), scores.shape[1]), dtype=np.float64)
-        np.add.at(summed, position[self.oof_rows], scores)
-        return summed / np.bincount(position[self.oof_rows], minlength=len(rows))[:, None]
+        """Out-of-fold ``scores`` (one row per entry of ``oof_rows``) cut to ``scored_rows``: each
+        row scored by one fit, as the refit model will score new rows. Averaging a row's repeats
+        would score a small bagged ensemble instead, which validates higher than one fit."""
+        return scores[: len(self.scored_rows)]
 
     @property
     def oof_rows(self) -> np.ndarray:
