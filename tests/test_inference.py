@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from textauto.components import BuildContext
 from textauto.ensemble.classifier import EnsembleClassifier
 from textauto.features import REPRESENTATIONS
-from textauto.inference import predict_proba, share_equal_featurizers
+from textauto.inference import predict_proba, share_equal_featurizers, softmax
 from textauto.space.build import build_pipeline
 from textauto.space.classifiers import CLASSIFIERS
 from textauto.space.config import SpaceConfig
@@ -99,3 +99,14 @@ def test_featurizers_fitted_alike_in_several_members_become_one_with_the_same_an
     assert a[0] is b[0] and d[0] is not a[0]
     assert np.array_equal(ensemble.predict_proba(new), expected)
     assert share_equal_featurizers(ensemble) == 0
+
+
+def test_softmax_of_float32_scores_averages_to_probabilities_log_loss_accepts():
+    """Out-of-fold scores are stored as float32; ten members weighted 1/10 each, all sure of the
+    right class, summed to 1.0000001 in float32, which log_loss refuses."""
+    from sklearn.metrics import log_loss
+
+    scores = np.array([[30.0, 0.0], [0.0, 30.0]], dtype=np.float32)
+    mix = sum(0.1 * softmax(scores) for _ in range(10))
+    assert mix.max() <= 1.0
+    assert log_loss([0, 1], mix, labels=[0, 1]) < 1e-6

@@ -223,6 +223,9 @@ def class_scores(model: Any, X: Any, classes: np.ndarray) -> np.ndarray:
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64: float32 probabilities, weighted and summed, can exceed 1 by
+    an ulp, which scikit-learn's ``log_loss`` refuses."""
+    z = np.asarray(z, dtype=np.float64)
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
