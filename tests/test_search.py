@@ -244,22 +244,29 @@ def test_representations_too_large_for_memory_are_skipped(demo):
 
 
 def test_classifiers_too_large_for_memory_are_skipped(demo):
-    """L-BFGS keeps ~26 coefficient-sized arrays: on ~9k word n-grams and 5 classes, logreg needs
-    ~9 MB, a linear SVM ~1 MB. With 2 MB only the SVM runs, and the leaderboard says why."""
+    """On ~7k word n-grams and 5 classes, logreg's solver holds ~1.1 MB of coefficient-sized
+    arrays, a linear SVM's ~0.8 MB. With 1 MB only the SVM runs, and the leaderboard says why."""
     texts, labels = demo
     config = {
-        "search": {"memory_mb": 2},
+        "search": {"memory_mb": 1},
         "space": {
             "representations": ["word"],
             "classifiers": ["logreg", "linear_svc"],
-            "word": {"ngram_max": 2, "min_df": 1, "max_df": 1.0, "max_features": 0},
+            "word": {
+                "ngram_max": 2,
+                "min_df": 1,
+                "max_df": 1.0,
+                "max_features": 0,
+                "lowercase": True,
+                "stop_words": False,  # 7.3k-7.7k n-grams in every fold
+            },
         },
     }
     est = AutoTextClassifier(n_trials=6, seed=0, config=config).fit(texts, labels)
     logreg = [t for t in est.study_.trials if t.params.get("classifier") == "logreg"]
     assert logreg and all(t.state == optuna.trial.TrialState.PRUNED for t in logreg)
     notes = [t.user_attrs["stopped"] for t in logreg]
-    assert all("its classifier could take" in n and "(search.memory_mb = 2)" in n for n in notes)
+    assert all("its classifier could take" in n and "(search.memory_mb = 1)" in n for n in notes)
     assert est.best_params_["classifier"] == "linear_svc"
 
 

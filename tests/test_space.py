@@ -97,7 +97,7 @@ def test_fixed_values_are_not_sampled_and_reach_the_estimator():
     params = pipe.get_params()
     assert params["features__ngram_range"] == (1, 3)
     assert params["features__min_df"] == 2
-    assert params["clf__C"] == 7.5
+    assert params["clf__estimator__C"] == 7.5
 
 
 def test_sampled_values_map_onto_estimator_params():

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from sklearn import config_context, get_config
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l1, inplace_csr_row_normalize_l2
@@ -119,6 +120,10 @@ def decision_function(clf: Any, X: Any) -> np.ndarray:
     if type(clf) in LINEAR and known_valid(X) and X.shape[1] == clf.n_features_in_:
         scores = linear_scores(X, clf.coef_) + clf.intercept_
         return scores.reshape(-1) if scores.ndim > 1 and scores.shape[1] == 1 else scores
+    if type(clf) is OneVsRestClassifier and all(type(e) in LINEAR for e in clf.estimators_):
+        # one binary linear model per class: each one's margins, a column per class
+        scores = np.column_stack([decision_function(e, X) for e in clf.estimators_])
+        return scores.reshape(-1) if scores.shape[1] == 1 else scores
     return clf.decision_function(X)
 
 

@@ -34,7 +34,7 @@ FEATURIZE_BYTES = {"word": 52.0, "char": 40.0}
 # scaled counts). The other classifiers
 # take the float32 matrix as it is, or one float64 copy, within the featurizing peak.
 HELD_BYTES = 8.0
-FIT_COPY_BYTES = {"linear_svc": 52.0, "nbsvm": 52.0}
+FIT_COPY_BYTES = {"linear_svc": 52.0, "nbsvm": 52.0, "logreg": 52.0}
 # A bound for what is not counted (spaCy streams): the float32 matrix and one copy per window.
 BYTES_PER_WINDOW = 24.0
 _CJK_CHAR = re.compile(f"[{CJK}]")
@@ -110,11 +110,11 @@ def text_volume_of(texts: Sequence[str]) -> tuple[float, float]:
     return float(sum(map(len, texts))), float(tokens)
 
 
-# Dense float64 arrays of (features x outputs) a classifier holds while it fits: L-BFGS (logreg)
-# keeps 10 pairs of steps and gradient changes beside its iterate, gradient and direction; the
+# Dense float64 arrays of (features x outputs) a classifier holds while it fits: liblinear's
+# Newton solver (logreg) a few vectors per binary fit beside every class's coefficients; the
 # others a copy or two of their coefficients; a tree's size does not grow with the columns.
 DENSE_COPIES = {
-    "logreg": 26, "linear_svc": 3, "sgd": 3, "ridge": 3, "nbsvm": 3,
+    "logreg": 4, "linear_svc": 3, "sgd": 3, "ridge": 3, "nbsvm": 3,
     "complement_nb": 4, "multinomial_nb": 4, "lightgbm": 0,
 }  # fmt: skip
 

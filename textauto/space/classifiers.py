@@ -6,6 +6,7 @@ from typing import Any
 
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.svm import LinearSVC
 
@@ -36,7 +37,10 @@ def with_probability(clf: Any, ctx: BuildContext) -> Any:
 
 
 def build_logreg(p: dict[str, Any], ctx: BuildContext) -> Any:
-    return LogisticRegression(C=p["C"], class_weight=none_if(p["class_weight"], "none"), max_iter=1000)
+    """One-vs-rest liblinear: 2.5-16x faster than multinomial L-BFGS from 4 to 20 classes, as
+    accurate (docs/design.md, "The search space's defaults")."""
+    binary = LogisticRegression(C=p["C"], class_weight=none_if(p["class_weight"], "none"), solver="liblinear")
+    return OneVsRestClassifier(binary)
 
 
 def build_linear_svc(p: dict[str, Any], ctx: BuildContext) -> Any:
