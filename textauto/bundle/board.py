@@ -20,6 +20,13 @@ def stop_note(trial: Any) -> str:
     )
 
 
+def share_note(record: TrialRecord) -> str:
+    """The note of a trial fitted on a share of the rows (a cheaper fidelity), else ""."""
+    if record.share >= 1.0:
+        return ""
+    return f"fitted on {record.share:.0%} of each fold's training rows: all of them cost too much"
+
+
 def leaderboard(
     trials: Sequence[Any], direction: str, failure_notes: Mapping[int, str] | None = None
 ) -> pd.DataFrame:
@@ -37,7 +44,7 @@ def leaderboard(
             else None
         )
         record = TrialRecord.from_trial(t)
-        note = record.error or record.stopped or stop_note(t)
+        note = record.error or record.stopped or stop_note(t) or share_note(record)
         if not note and t.state == TrialState.FAIL:
             note = failure_notes.get(t.number, "")
         rows.append(

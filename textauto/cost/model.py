@@ -72,15 +72,31 @@ class CostModel:
         """
         if not self._features:
             return None
+        features, classifier = self._fold(params)
+        seconds = self.n_folds * ((0.0 if featurized else features) + classifier) * SAFETY
+        return seconds, RefitPrice(self.train_fraction).fit(
+            params, Timings(features, classifier, self.workers)
+        )
+
+    def affordable_share(self, params: dict[str, Any], seconds: float) -> float:
+        """The largest share of each fold's training rows ``params`` can be fitted on within
+        ``seconds`` (at most 1, less than 0 when not even the validation rows can be featurized):
+        featurizing scales with the rows it reads, the classifier with the rows it fits."""
+        if not self._features:
+            return 1.0
+        features, classifier = self._fold(params)
+        fixed = self.n_folds * SAFETY * features * (1.0 - self.train_fraction)  # the validation rows
+        per_share = self.n_folds * SAFETY * (features * self.train_fraction + classifier)
+        return min((seconds - fixed) / per_share, 1.0) if per_share > 0 else 1.0
+
+    def _fold(self, params: dict[str, Any]) -> tuple[float, float]:
+        """Expected (featurizer, classifier) seconds of one fold of ``params``."""
         rep, clf = self._key(params)
         weight = featurizer_weight(rep, params)
         # an untimed representation: from the slowest featurizer unit seen
         features = self._features.get(rep, max(self._features.values())) * weight
         size = classifier_weight(clf, params) / classifier_weight(clf)
-        classifier = size * weight * self._classifier.get((rep, clf), self._prior(rep, clf))
-        timings = Timings(features, classifier, self.workers)
-        seconds = self.n_folds * ((0.0 if featurized else features) + classifier) * SAFETY
-        return seconds, RefitPrice(self.train_fraction).fit(params, timings)
+        return features, size * weight * self._classifier.get((rep, clf), self._prior(rep, clf))
 
     def _prior(self, rep: str, clf: str) -> float:
         """Classifier seconds per unit of featurizer weight (at the classifier's reference

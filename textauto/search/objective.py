@@ -27,6 +27,7 @@ from textauto.cost.model import CostModel
 from textauto.cost.refit import Timings
 from textauto.inference import class_scores
 from textauto.search.feature_cache import FeatureCache, Featurized
+from textauto.search.fidelity import MIN_SHARE, Fidelity
 from textauto.search.oof import OOFStore
 from textauto.search.records import TrialRecord, known_timings, record_trial
 from textauto.search.workers import worker_id
@@ -52,10 +53,12 @@ class Folds:
 
 @dataclass(frozen=True)
 class Window:
-    """When a trial started validating, and for how many seconds it may run."""
+    """When a trial started validating, for how many seconds it may run, and on what share of
+    each fold's training rows."""
 
     started: float
     limit: float
+    fidelity: Fidelity
 
     @property
     def deadline(self) -> float:
@@ -120,9 +123,9 @@ class Objective:
             if retried:
                 record_trial(trial, limit_at=None)
             pipeline = build_pipeline(trial, self.space, self.ctx)
-            self._skip_if_unaffordable(trial, pipeline)
+            fidelity = self._fidelity(trial, pipeline)
             try:
-                return self._validate(trial, pipeline)
+                return self._validate(trial, pipeline, fidelity)
             finally:
                 self.costs.record(trial.params, TrialRecord.from_trial(trial).timings)
         except optuna.TrialPruned:
@@ -139,9 +142,13 @@ class Objective:
         record_trial(trial, stopped=why)
         raise optuna.TrialPruned()
 
-    def _skip_if_unaffordable(self, trial: optuna.Trial, pipeline: Any) -> None:
-        """Skip a configuration expected to take longer than the time left, refit included, or
-        whose features could outgrow ``search.memory_mb``."""
+    def _fidelity(self, trial: optuna.Trial, pipeline: Any) -> Fidelity:
+        """All of each fold's training rows when the configuration fits in the time left, refit
+        included; else the largest share of them that fits, if at least ``MIN_SHARE``; else
+        skipped. Skipped too when its features could outgrow ``search.memory_mb``."""
+        full = Fidelity(1.0, self.plan.train_fraction)
+        if TrialRecord.from_trial(trial).share < 1.0:  # a retry of a trial once fitted on a share
+            record_trial(trial, share=None)
         megabytes = self.sizer.megabytes(pipeline.named_steps["features"], trial.params)
         if megabytes > self.limits.memory_mb:
             cap = f"search.memory_mb = {self.limits.memory_mb}"
@@ -151,11 +158,17 @@ class Objective:
         featurized = (featurizer_key(trial.params), 0) in self.cache
         expected = self.costs.expected(trial.params, featurized=featurized)
         if expected is None:
-            return
+            return full
         seconds, refit = expected
         left = self.limits.clock.left()
-        if seconds + max(refit, self.limits.reserve()) > left or seconds > self.limits.max_trial_seconds:
+        room = min(left - max(refit, self.limits.reserve()), self.limits.max_trial_seconds)
+        if seconds <= room:
+            return full
+        share = math.floor(self.costs.affordable_share(trial.params, room) * 100) / 100
+        if share < MIN_SHARE:
             self._skip(trial, f"skipped: expected to take {seconds:.1f}s; {left:.1f}s left")
+        record_trial(trial, share=share)
+        return Fidelity(share, self.plan.train_fraction)
 
     def _skip_if_too_large(self, trial: optuna.Trial, n_features: int) -> None:
         """Skip a classifier whose coefficient-sized arrays could outgrow ``search.memory_mb``
@@ -181,21 +194,27 @@ class Objective:
             record_trial(trial, limit=max(limit, 0.0), limit_at=started + limit)
         return limit
 
-    def _validate(self, trial: optuna.Trial, pipeline: Any) -> float:
-        """Fit the featurizer and the classifier of each fold apart, timing each."""
+    def _validate(self, trial: optuna.Trial, pipeline: Any, fidelity: Fidelity) -> float:
+        """Fit the featurizer and the classifier of each fold apart, timing each (recorded as
+        what the full fidelity would cost)."""
         started = time.monotonic()
-        window = Window(started, self._trial_limit(trial, started))
+        window = Window(started, self._trial_limit(trial, started), fidelity)
         folds = Folds()
         for step, (train, val) in enumerate(self.plan.splits):
-            self._fold(trial, pipeline, step, train, val, folds, window)
+            kept = fidelity.rows(train, self.labels, self.ctx.seed, step)
+            self._fold(trial, pipeline, step, kept, val, folds, window)
+            timed = fidelity.at_full(
+                Timings(statistics.fmean(folds.feature_seconds), statistics.fmean(folds.classifier_seconds))
+            )
             record_trial(
                 trial,
                 reused_folds=folds.reused,
-                feature_seconds=statistics.fmean(folds.feature_seconds),
-                classifier_seconds=statistics.fmean(folds.classifier_seconds),
+                feature_seconds=timed.feature_seconds,
+                classifier_seconds=timed.classifier_seconds,
             )
-            trial.report(statistics.fmean(folds.scores), step)
-            self._prune_if_behind(trial, step, started)
+            if fidelity.full:  # a share's lower scores would pull the median down for the others
+                trial.report(statistics.fmean(folds.scores), step)
+            self._prune_if_behind(trial, step, window)
         record_trial(trial, fold_scores=folds.scores)
         if self.oof is not None:
             # rows in the order of ValidationPlan.scored_rows, for ensemble selection
@@ -203,15 +222,17 @@ class Objective:
         return statistics.fmean(folds.scores)
 
     def _featurize(
-        self, features: Any, key: str, step: int, train: np.ndarray, val: np.ndarray
+        self, features: Any, key: str, step: int, train: np.ndarray, val: np.ndarray, full: bool
     ) -> Featurized:
-        """The fold's features: from the cache, or fitted and transformed (and cached)."""
+        """The fold's features, fitted and transformed (and cached when fitted on all of the
+        fold's training rows)."""
         t0 = time.monotonic()
         featurizer = clone(features)
         X_train = featurizer.fit_transform(self.texts[train])
         X_val = featurizer.transform(self.texts[val])
         featurized = Featurized(X_train, X_val, time.monotonic() - t0)
-        self.cache.put((key, step), featurized)
+        if full:
+            self.cache.put((key, step), featurized)
         return featurized
 
     def _fold(
@@ -232,13 +253,15 @@ class Objective:
         try:
             with warnings.catch_warnings(), time_limit(window.deadline - t0):
                 warnings.simplefilter("ignore")
-                featurized = self.cache.get((key, step))
+                full = window.fidelity.full
+                featurized = self.cache.get((key, step)) if full else None
                 if featurized is None:
-                    featurized = self._featurize(features, key, step, train, val)
+                    featurized = self._featurize(features, key, step, train, val, full)
                 else:
                     folds.reused += 1
                 if step == 0:  # what a stopped trial is known to have cost so far
-                    record_trial(trial, feature_seconds=featurized.seconds)
+                    timed = window.fidelity.at_full(Timings(featurized.seconds, 0.0))
+                    record_trial(trial, feature_seconds=timed.feature_seconds)
                 self._skip_if_too_large(trial, featurized.X_train.shape[1])
                 t1 = time.monotonic()
                 model = clone(classifier).fit(featurized.X_train, self.labels[train])
@@ -257,10 +280,13 @@ class Objective:
         """Record what a trial stopped at its limit cost, or was projected to (a lower bound
         the cost model learns), and prune it."""
         limit = max(window.limit, 0.0)
+        projected = window.fidelity.at_full(
+            Timings(spent.feature_seconds, spent.classifier_seconds + stop.remaining)
+        )
         record_trial(
             trial,
-            feature_seconds=spent.feature_seconds,
-            classifier_seconds=spent.classifier_seconds + stop.remaining,
+            feature_seconds=projected.feature_seconds,
+            classifier_seconds=projected.classifier_seconds,
         )
         note = f"stopped: over its time limit of {limit:.1f}s"
         if stop.remaining:
@@ -270,16 +296,18 @@ class Objective:
             )
         self._skip(trial, note)
 
-    def _prune_if_behind(self, trial: optuna.Trial, step: int, started: float) -> None:
+    def _prune_if_behind(self, trial: optuna.Trial, step: int, window: Window) -> None:
         """Prune below the median of earlier trials, or when the remaining folds cannot finish.
 
         Past the last fold there is nothing left to save: a trial that ran every fold is kept.
+        A trial on a share of the rows is not held to the median of trials fitted on all of them.
         """
         n_folds = len(self.plan.splits)
-        per_fold = (time.monotonic() - started) / (step + 1)
+        per_fold = (time.monotonic() - window.started) / (step + 1)
         rest = per_fold * (n_folds - step - 1)
         last = step == n_folds - 1
-        if not last and trial.should_prune() and not self._completes_for_diversity(trial, rest):
+        held = window.fidelity.full and not self._completes_for_diversity(trial, rest)
+        if not last and held and trial.should_prune():
             self._skip(trial, "pruned: below the median of earlier trials")
         if rest and (rest > self.limits.left() or rest + per_fold > self.limits.max_trial_seconds):
             self._skip(trial, "pruned: would not finish within the budget")

@@ -45,6 +45,7 @@ class TrialRecord:
     origin: Origin = Origin.SAMPLER
     swap_of: int | None = None  # the trial whose representation a swap took
     partial: bool = False  # chosen as the best on the folds it ran before it was stopped
+    share: float = 1.0  # of each fold's training rows it was fitted on (a cheaper fidelity)
 
     @classmethod
     def from_attrs(cls, attrs: Mapping[str, Any]) -> TrialRecord:
@@ -102,7 +103,7 @@ def stopped_timings(trial: optuna.trial.FrozenTrial) -> Timings | None:
     """Lower bounds on the costs of a trial whose worker was stopped at its limit, else None.
 
     It ran for its whole ``limit``: featurizing the first fold for ``feature_seconds`` (when it
-    got that far), fitting the classifier for the rest.
+    got that far), fitting the classifier for the rest, on ``share`` of the rows.
     """
     record = TrialRecord.from_trial(trial)
     if trial.state.name != "PRUNED" or record.limit is None or record.stopped is not None:
@@ -110,7 +111,7 @@ def stopped_timings(trial: optuna.trial.FrozenTrial) -> Timings | None:
     features = min(
         record.feature_seconds if record.feature_seconds is not None else record.limit, record.limit
     )
-    return Timings(features, record.limit - features, record.workers)
+    return Timings(features, (record.limit - features) / record.share, record.workers)
 
 
 def known_timings(trial: optuna.trial.FrozenTrial) -> Timings | None:
