@@ -46,7 +46,12 @@ class ServiceMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        r = self.registry
+        self._http(self.registry)
+        self._inference(self.registry)
+        self._model(self.registry)
+        self._processes(self.registry)
+
+    def _http(self, r: CollectorRegistry) -> None:
         self.requests = Counter(
             "textauto_http_requests_total", "HTTP requests by route, method and status.",
             ["route", "method", "status"], registry=r,
@@ -59,6 +64,9 @@ class ServiceMetrics:
             "textauto_http_requests_in_flight", "Requests being answered now.",
             multiprocess_mode="livesum", registry=r,
         )  # fmt: skip
+        self.errors = Counter("textauto_errors_total", "Failed requests by kind.", ["kind"], registry=r)
+
+    def _inference(self, r: CollectorRegistry) -> None:
         self.inference_latency = Histogram(
             "textauto_inference_duration_seconds", "Time the model takes for one call (a batch of texts).",
             buckets=LATENCY_BUCKETS, registry=r,
@@ -85,7 +93,8 @@ class ServiceMetrics:
             "Probability of the predicted label (falling values are the first sign of drift).",
             buckets=CONFIDENCE_BUCKETS, registry=r,
         )  # fmt: skip
-        self.errors = Counter("textauto_errors_total", "Failed requests by kind.", ["kind"], registry=r)
+
+    def _model(self, r: CollectorRegistry) -> None:
         self.model_info = Gauge(
             "textauto_model_info", "The model being served (value 1), by name, version and bundle hash.",
             ["name", "version", "bundle_hash"], multiprocess_mode="max", registry=r,
@@ -95,8 +104,10 @@ class ServiceMetrics:
             multiprocess_mode="max", registry=r,
         )  # fmt: skip
 
-        # Process figures of every live worker, summed (prometheus-client's own process
-        # collector does not work across processes).
+    def _processes(self, r: CollectorRegistry) -> None:
+        """Process figures of every live worker, summed (prometheus-client's own process
+        collector does not work across processes)."""
+
         def summed(name: str, doc: str) -> Gauge:
             return Gauge(name, doc, multiprocess_mode="livesum", registry=r)
 
