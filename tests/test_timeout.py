@@ -133,13 +133,13 @@ def test_a_trial_over_its_limit_is_stopped_and_priced(demo, monkeypatch):
     texts, labels = demo
     real = search.Objective._validate
 
-    def slow_classifiers(self, trial, pipeline):
+    def slow_classifiers(self, trial, pipeline, *rest):
         if trial.number == 0:
-            return real(self, trial, pipeline)
+            return real(self, trial, pipeline, *rest)
         # after the first timed trial, the classifier fits of the search hang
         with monkeypatch.context() as m:
             m.setattr(type(pipeline.named_steps["clf"]), "fit", lambda *a, **k: time.sleep(600))
-            return real(self, trial, pipeline)
+            return real(self, trial, pipeline, *rest)
 
     monkeypatch.setattr(search.Objective, "_validate", slow_classifiers)
     cfg = {

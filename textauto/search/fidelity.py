@@ -1,5 +1,5 @@
 """A cheaper fidelity: a configuration too costly for the time left, fitted on a share of each
-fold's training rows (docs/design.md, "Cheaper fidelities").
+fold's training rows (docs/design.md, "The budget and the cost model").
 
 Every validation row is still scored, so the trial leaves out-of-fold scores like any other and
 the ensemble may take it; it is refit on all the rows like any other. Its timings are recorded
