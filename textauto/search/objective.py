@@ -120,8 +120,8 @@ class Objective:
         try:
             record_trial(trial, worker=worker_id(), workers=self.workers)
             retried = TrialRecord.from_trial(trial).limit_at is not None  # its dead worker's deadline
-            if retried:
-                record_trial(trial, limit_at=None)
+            if retried:  # its dead worker's facts: a deadline, perhaps a share of the rows
+                record_trial(trial, limit_at=None, share=None)
             pipeline = build_pipeline(trial, self.space, self.ctx)
             fidelity = self._fidelity(trial, pipeline)
             try:
@@ -147,8 +147,6 @@ class Objective:
         included; else the largest share of them that fits, if at least ``MIN_SHARE``; else
         skipped. Skipped too when its features could outgrow ``search.memory_mb``."""
         full = Fidelity(1.0, self.plan.train_fraction)
-        if TrialRecord.from_trial(trial).share < 1.0:  # a retry of a trial once fitted on a share
-            record_trial(trial, share=None)
         megabytes = self.sizer.megabytes(pipeline.named_steps["features"], trial.params)
         if megabytes > self.limits.memory_mb:
             cap = f"search.memory_mb = {self.limits.memory_mb}"
