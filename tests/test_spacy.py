@@ -76,3 +76,32 @@ def test_pos_and_entity_tokens_with_a_trained_pipeline():
     tokens = out.split()
     assert "pos=PROPN" in tokens and "pos=VERB" in tokens
     assert "ent=ORG" in tokens and "ent=GPE" in tokens
+
+
+def test_a_stream_vocabulary_is_saved_as_arrays_and_read_back_whole(tmp_path):
+    import zipfile
+
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from textauto.bundle.model_file import build_model, dump_model
+    from textauto.features.spacy_tokens import TOKEN_PATTERN, StreamTfidf
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(3000)] + ["café", "東京", "naïve", "🙂", "<num>", "shape=Xxxx"]
+    streams = [" ".join(rng.choice(words, 30)) for _ in range(400)]
+    options = {"token_pattern": TOKEN_PATTERN, "lowercase": False, "ngram_range": (1, 2)}
+    sizes = {}
+    for kind in (StreamTfidf, TfidfVectorizer):
+        fitted = kind(**options).fit(streams)
+        path = tmp_path / f"{kind.__name__}.skops"
+        dump_model(fitted, path, compress=False)
+        sizes[kind] = path.stat().st_size
+    loaded = build_model(path.with_name("StreamTfidf.skops").read_bytes(), path)
+    expected = StreamTfidf(**options).fit(streams)
+    assert loaded.vocabulary_ == expected.vocabulary_
+    assert "東京" in loaded.vocabulary_ and "🙂" in loaded.vocabulary_
+    assert (loaded.transform(streams[:5]) != expected.transform(streams[:5])).nnz == 0
+    assert sizes[StreamTfidf] < sizes[TfidfVectorizer] / 5
+    with zipfile.ZipFile(path.with_name("StreamTfidf.skops")) as archive:
+        assert len(archive.read("schema.json")) < 20_000  # no entry per term

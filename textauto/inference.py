@@ -62,7 +62,11 @@ def transform(step: Any, X: Any, memo: Memo) -> Any:
                 out = transform(inner, out, memo)
     elif isinstance(step, FeatureUnion):
         out = union(step, X, memo)
-    elif type(step) is TfidfVectorizer and step.norm in NORMALIZE:
+    elif (
+        isinstance(step, TfidfVectorizer)
+        and type(step).transform is TfidfVectorizer.transform
+        and step.norm in NORMALIZE
+    ):
         out = tfidf(step, X)
     else:
         out = step.transform(X)

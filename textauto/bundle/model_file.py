@@ -27,6 +27,7 @@ TRUSTED_TYPES = frozenset(
         "textauto.ensemble.classifier.EnsembleClassifier",
         "textauto.features.ngrams.NgramTfidf",
         "textauto.features.spacy_tokens.SpacyTokens",
+        "textauto.features.spacy_tokens.StreamTfidf",
         "textauto.space.nbsvm.NBSVMClassifier",
         # a margin classifier given probabilities (CalibratedClassifierCV's fitted parts)
         "sklearn.calibration._CalibratedClassifier",
