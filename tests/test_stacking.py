@@ -95,8 +95,12 @@ SINGLE, AVERAGE, STACK = Choice(Combiner.SINGLE), Choice(Combiner.AVERAGE), Choi
 
 def test_a_single_pipeline_tied_with_an_ensemble_gives_way_to_it():
     accuracy = METRICS["accuracy"]
-    perfect = {SINGLE: _held([1.0] * 5), AVERAGE: _held([1.0] * 5, 0.2), STACK: _held([1.0] * 5, 0.1)}
-    assert settle_ties(SINGLE, perfect, accuracy) == STACK  # equal scores: the lower log loss
+    perfect = {SINGLE: _held([1.0] * 5), AVERAGE: _held([1.0] * 5, 0.01), STACK: _held([1.0] * 5, 0.1)}
+    # equal scores: the stack, whatever the average's loss (its temperatures saw these rows)
+    assert settle_ties(SINGLE, perfect, accuracy) == STACK
+    sharper = Choice(Combiner.STACK, 3.0)
+    perfect[sharper] = _held([1.0] * 5, 0.05)
+    assert settle_ties(SINGLE, perfect, accuracy) == sharper  # between stacks, the lower loss
     noisy = {
         SINGLE: _held([0.70, 0.66, 0.72, 0.64, 0.70]),
         AVERAGE: _held([0.68, 0.67, 0.70, 0.66, 0.69]),  # 0.004 lower, within the folds' noise

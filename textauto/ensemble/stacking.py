@@ -285,9 +285,12 @@ def choose_combination(
 def settle_ties(chosen: Choice, held: dict[Choice, HeldOut], metric: Metric) -> Choice:
     """Keep the single pipeline only when it beats every ensemble by more than one standard
     error of their paired difference over the held-out folds; else take the best ensemble
-    within that noise (by score, then log loss). On few rows, or where many pipelines validate
-    perfectly, the single best is as much luck as merit, and an ensemble of the leaders
-    generalizes better (docs/design.md, "Ensembles")."""
+    within that noise (by score, then a stack before an average, then log loss). On few rows,
+    or where many pipelines validate perfectly, the single best is as much luck as merit, and
+    an ensemble of the leaders generalizes better. Log loss cannot part equal scores in favour
+    of the average: its members' temperatures were fitted on these rows, and where they
+    separate them perfectly the temperatures reach their sharpest bound (docs/design.md,
+    "Ensembles")."""
     if chosen.combiner is not Combiner.SINGLE:
         return chosen
     tied = [
@@ -295,7 +298,10 @@ def settle_ties(chosen: Choice, held: dict[Choice, HeldOut], metric: Metric) -> 
     ]
     if not tied:
         return chosen
-    return max(tied, key=lambda c: (_signed(metric, held[c].mean), -held[c].loss))
+    return max(
+        tied,
+        key=lambda c: (_signed(metric, held[c].mean), c.combiner is Combiner.STACK, -held[c].loss),
+    )
 
 
 def _within_noise(best: HeldOut, other: HeldOut, metric: Metric) -> bool:
