@@ -1,5 +1,5 @@
 """A configuration too costly for the time left is validated on a share of each fold's training
-rows, a cheaper fidelity, rather than skipped; below a quarter of them it is skipped."""
+rows, a cheaper fidelity, rather than skipped; below half of them it is skipped."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test_a_configuration_too_costly_in_full_is_fitted_on_a_share_of_each_fold(se
     assert objective.oof.load(trial.number).shape[0] == len(plan.scored_rows)
 
 
-def test_less_than_a_quarter_of_the_rows_is_not_worth_a_trial(search):
+def test_less_than_half_of_the_rows_is_not_worth_a_trial(search):
     study, objective, clock, _ = search
     trial, note = _run_with_left(study, objective, clock, 0.2)
     assert trial.state == optuna.trial.TrialState.PRUNED

@@ -73,6 +73,23 @@ def test_choose_combination_stacks_complementary_specialists():
     assert combo.stacker.C in STACK_C
 
 
+def test_an_average_and_a_stack_that_score_alike_give_the_stack():
+    # two kinds, each confidently wrong on its own tenth of the rows and right elsewhere: the
+    # average and the stack both get every row right, neither pipeline does alone
+    y = np.arange(600) % 3
+    members = []
+    for k in range(2):
+        scores = np.zeros((600, 3))
+        scores[np.arange(600), y] = 3.0 if k == 0 else 5.0
+        wrong = np.arange(600) % 10 == k
+        scores[wrong, y[wrong]] = 0.0
+        scores[wrong, (y[wrong] + 1) % 3] = 1.0
+        members.append(_candidate(k, softmax(scores), ["word+svm", "char+ridge"][k]))
+    combo = choose_combination(members, y, CLASSES, METRICS["accuracy"], rounds=25, refit_budget=1e9)
+    assert combo.scores["average"] == combo.scores[f"stack:{STACK_C[0]}"] == 1.0 > combo.scores["single"]
+    assert combo.kind == "stack"
+
+
 def test_choose_combination_keeps_the_best_pipeline_when_nothing_helps():
     rng = np.random.default_rng(1)
     y = np.arange(300) % 3

@@ -262,8 +262,8 @@ def choose_combination(
 ) -> Combination:
     """The best pipeline alone, a greedy average or a stack: whichever scores best on held-out
     folds of the out-of-fold rows, fitted on all of them. Between ensembles a later (more
-    complex) one must do strictly better; the single pipeline must beat them beyond the noise
-    (``settle_ties``).
+    complex) one must do strictly better, except that a stack takes an average's equal score;
+    the single pipeline must beat them beyond the noise (``settle_ties``).
 
     ``candidates[0]`` must be the best single trial; ``y`` holds column indices in ``classes``.
     """
@@ -276,8 +276,10 @@ def choose_combination(
     held = chooser.held_out(choices, stack_members, seed)
     means = {choice: h.mean for choice, h in held.items()}
     chosen = choices[0]
-    for choice in choices[1:]:  # in order of complexity: a later one must do strictly better
-        if metric.better(means[choice], means[chosen]):
+    for choice in choices[1:]:  # in order of complexity: a later one must do strictly better,
+        # but a stack takes an average's equal score (the average's loss is no guide: settle_ties)
+        stack_ties = choice.combiner is Combiner.STACK and chosen.combiner is Combiner.AVERAGE
+        if metric.better(means[choice], means[chosen]) or (stack_ties and means[choice] == means[chosen]):
             chosen = choice
     return chooser.fit(settle_ties(chosen, held, metric), stack_members, means)
 
