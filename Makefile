@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/textauto train data/train.csv --test data/test.csv --time-budget 60 --out runs/demo
 	$(BIN)/textauto evaluate runs/demo data/test.csv
 	$(BIN)/textauto predict runs/demo data/test.csv -o runs/demo/test_predictions.csv
-	@echo "model, manifest, leaderboard and report are in runs/demo/"
+	@echo "model, manifest, leaderboard and report are in runs/demo/; open runs/demo/report.html"
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -22,6 +22,7 @@ STAGES = [
     ("search", {"search"}),
     ("ensemble", {"ensemble"}),
     ("bundle", {"bundle"}),
+    ("report", {"report"}),
     ("application", {"data", "progress", "evaluation", "predict", "estimator", "train", "cli"}),
     ("package", {"__init__", "__main__"}),
 ]

@@ -165,6 +165,7 @@ def _print_outcome(m: dict[str, Any], board: Any, out_dir: Path) -> None:
     out_console.print(
         f"trials: {trials} · {m['timings']['total_s']:.1f} s · model saved to {out_dir}", highlight=False
     )
+    out_console.print(f"report: {out_dir / 'report.html'}", highlight=False)
 
 
 @app.command()
@@ -208,6 +209,22 @@ def evaluate(
     for label, row in zip(cm["labels"], cm["matrix"], strict=True):
         matrix.add_row(label, *map(str, row))
     out_console.print(matrix)
+
+
+@app.command()
+def report(
+    model_dir: Annotated[Path, typer.Argument(help="A model bundle written by `textauto train`.")],
+    open_it: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
+) -> None:
+    """Write the bundle's report.html again: the data, the search's path, the model and its scores."""
+    from textauto.report.rebuild import write_html_report
+
+    written = guarded(lambda: write_html_report(model_dir))
+    out_console.print(f"wrote {written}", highlight=False)
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(written.resolve().as_uri())
 
 
 @app.command()

@@ -254,3 +254,53 @@ def warn_suspicious(train: TextDataset, test: TextDataset | None = None) -> None
                 DataWarning,
                 stacklevel=2,
             )
+
+
+# Text lengths in characters, the upper edges of the profile's bins (the last is open).
+LENGTH_EDGES = (20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """What the report says of the training data: sizes, lengths, repeats and overlap."""
+
+    rows: int
+    classes: int
+    duplicates: int  # rows whose text occurs earlier, whatever its label
+    conflicting: int  # of those, rows whose label differs from the text's first label
+    test_rows: int | None
+    test_overlap: int | None  # test rows whose text occurs in the training data
+    length_quantiles: dict[str, int]  # characters: min, 10%, median, 90%, max
+    length_bins: dict[str, int]  # "<= 50" etc.: rows per bin
+
+    @classmethod
+    def of(cls, train: TextDataset, test: TextDataset | None = None) -> DataProfile:
+        first_label: dict[str, str] = {}
+        duplicates = conflicting = 0
+        for text, label in zip(train.texts, train.labels or [""] * len(train), strict=True):
+            if text in first_label:
+                duplicates += 1
+                conflicting += first_label[text] != label
+            else:
+                first_label[text] = label
+        lengths = pd.Series([len(t) for t in train.texts], dtype="int64")
+        qs = lengths.quantile([0.0, 0.1, 0.5, 0.9, 1.0], interpolation="nearest") if len(lengths) else None
+        names = ("min", "p10", "median", "p90", "max")
+        quantiles = {n: int(q) for n, q in zip(names, qs, strict=True)} if qs is not None else {}
+        return cls(
+            rows=len(train),
+            classes=len(train.class_counts),
+            duplicates=duplicates,
+            conflicting=conflicting,
+            test_rows=len(test) if test is not None else None,
+            test_overlap=sum(t in first_label for t in test.texts) if test is not None else None,
+            length_quantiles=quantiles,
+            length_bins=_length_bins(lengths),
+        )
+
+
+def _length_bins(lengths: pd.Series) -> dict[str, int]:
+    lows = (0, *(edge + 1 for edge in LENGTH_EDGES[:-1]))
+    labels = [*(f"{a}-{b}" for a, b in zip(lows, LENGTH_EDGES, strict=True)), f"> {LENGTH_EDGES[-1]}"]
+    binned = pd.cut(lengths, bins=[-1, *LENGTH_EDGES, float("inf")], labels=labels)
+    return {str(k): int(v) for k, v in binned.value_counts(sort=False).items()}

@@ -8,11 +8,16 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
+CALIBRATION_BINS = 10
+
 
 def evaluate(model: Any, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
-    """Accuracy, macro/weighted F1, balanced accuracy, per-class P/R/F1 and the confusion matrix."""
+    """Accuracy, macro/weighted F1, balanced accuracy, per-class P/R/F1, the confusion matrix
+    and the calibration of the predicted class's probability."""
     y = np.asarray([str(v) for v in labels], dtype=object)
-    pred = np.asarray(model.predict(list(texts)), dtype=object)
+    proba = np.asarray(model.predict_proba(list(texts)))
+    predicted = np.asarray(model.classes_)[proba.argmax(axis=1)]  # what predict returns, from one pass
+    pred = np.asarray([str(p) for p in predicted], dtype=object)
     classes = sorted(set(map(str, model.classes_)) | set(y))
     p, r, f, support = skm.precision_recall_fscore_support(y, pred, labels=classes, zero_division=0)
     return {
@@ -34,4 +39,25 @@ def evaluate(model: Any, texts: Sequence[str], labels: Sequence[str]) -> dict[st
             "labels": classes,
             "matrix": skm.confusion_matrix(y, pred, labels=classes).tolist(),
         },
+        "calibration": calibration(proba.max(axis=1), pred == y),
     }
+
+
+def calibration(confidence: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
+    """The reliability curve: per bin of the predicted class's probability, its mean and the
+    share of those predictions that were right; and the expected calibration error (their gap,
+    weighted by rows)."""
+    which = np.minimum((confidence * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    bins = []
+    for b in range(CALIBRATION_BINS):
+        rows = which == b
+        if rows.any():
+            bins.append(
+                {
+                    "confidence": float(confidence[rows].mean()),
+                    "accuracy": float(correct[rows].mean()),
+                    "rows": int(rows.sum()),
+                }
+            )
+    gap = sum(abs(b["confidence"] - b["accuracy"]) * b["rows"] for b in bins)
+    return {"bins": bins, "ece": float(gap / max(len(confidence), 1))}

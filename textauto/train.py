@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,12 +14,13 @@ import optuna
 from sklearn.model_selection import train_test_split
 
 from textauto.bundle import CACHE_DIR, STUDY_FILE, leaderboard, library_versions, save_bundle
-from textauto.bundle.report import render_report
 from textauto.config import RunConfig
-from textauto.data import TextDataset, load_dataset, warn_suspicious
+from textauto.data import DataProfile, TextDataset, load_dataset, warn_suspicious
 from textauto.estimator import AutoTextClassifier
 from textauto.evaluation import evaluate
 from textauto.exceptions import ConfigError, DataError
+from textauto.report import render_html, render_report
+from textauto.search.importance import param_importances
 from textauto.search.records import StudyRecord, TrialRecord
 from textauto.search.run import TrialCallback
 from textauto.search.study import check_metric, failure_notes, make_storage, shown_url
@@ -138,11 +139,13 @@ def train(
         "rows": len(train_data),
         "class_counts": dict(sorted(train_data.class_counts.items())),
         "fingerprint": fingerprint,
+        "profile": asdict(DataProfile.of(train_data, test_data)),
     }
     manifest = build_manifest(out, config, model, data, test_scores)
     manifest["timings"]["total_s"] = round(time.monotonic() - started, 2)
     left = math.inf if s.time_budget is None else s.time_budget - (time.monotonic() - started)
-    save_bundle(out, model.model_, manifest, board, render_report(manifest, board), seconds_left=left)
+    report, page = render_report(manifest, board), render_html(manifest, board)
+    save_bundle(out, model.model_, manifest, board, report, seconds_left=left, html_report=page)
     return TrainOutcome(out, model, manifest, board)
 
 
@@ -217,6 +220,7 @@ def build_manifest(
         "ensemble": model.ensemble_,
         "test": test_scores,
         "trials": result.counts,
+        "importances": param_importances(result.study),
         "data": data,
         "seed": config.search.seed,
         "lang": model.lang_,

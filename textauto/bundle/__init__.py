@@ -7,6 +7,8 @@ Layout of a bundle directory::
                       and the SHA-256 of every other file, checked before anything is read
     leaderboard.csv   every trial: parameters, score, duration, state
     report.md         a readable summary
+    report.html       the search, the model and its scores as one page (not hashed: rebuilt
+                      from the manifest and leaderboard by `textauto report`)
     study.db          the Optuna study (SQLite; absent when another storage was used)
     cache/            what the trials share (out-of-fold scores); only --resume needs it
 
@@ -23,6 +25,7 @@ from textauto.bundle.store import (
     LEGACY_MODEL_FILE,
     MANIFEST_FILE,
     REPORT_FILE,
+    REPORT_HTML_FILE,
     STUDY_FILE,
     Model,
     check_bundle,
@@ -44,6 +47,7 @@ __all__ = [
     "MANIFEST_FILE",
     "MODEL_FILE",
     "REPORT_FILE",
+    "REPORT_HTML_FILE",
     "STUDY_FILE",
     "TRUSTED_TYPES",
     "Model",

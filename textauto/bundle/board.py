@@ -30,10 +30,13 @@ def share_note(record: TrialRecord) -> str:
 def leaderboard(
     trials: Sequence[Any], direction: str, failure_notes: Mapping[int, str] | None = None
 ) -> pd.DataFrame:
-    """One row per trial, best first: number, state, score, seconds, note, then parameters.
+    """One row per trial, best first: number, state, score, seconds, when it finished, note,
+    then parameters.
 
     ``failure_notes``: why the supervisor failed trials (``study.failure_notes``)."""
     failure_notes = failure_notes or {}
+    starts = [t.datetime_start for t in trials if t.datetime_start]
+    first = min(starts) if starts else None
     rows = []
     for t in trials:
         if t.state == TrialState.WAITING:  # queued but never run (the budget ran out first)
@@ -53,6 +56,10 @@ def leaderboard(
                 "state": t.state.name.lower(),
                 "score": t.value if t.state == TrialState.COMPLETE else None,
                 "duration_s": round(duration, 3) if duration is not None else None,
+                # when it ended, in seconds since the study's first trial started
+                "finished_s": round((t.datetime_complete - first).total_seconds(), 3)
+                if t.datetime_complete and first
+                else None,
                 "portfolio": record.origin is Origin.PORTFOLIO,
                 "note": note,
                 **{f"param.{k}": v for k, v in t.params.items()},

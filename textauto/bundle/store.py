@@ -23,6 +23,7 @@ from textauto.inference import predict_proba, share_equal_featurizers
 MANIFEST_FILE = "manifest.json"
 LEADERBOARD_FILE = "leaderboard.csv"
 REPORT_FILE = "report.md"
+REPORT_HTML_FILE = "report.html"  # not hashed: a view of the manifest and leaderboard, rebuilt at will
 STUDY_FILE = "study.db"
 CACHE_DIR = "cache"
 LEGACY_MODEL_FILE = "model.joblib"  # a pickle: bundles of format 1
@@ -73,6 +74,7 @@ def save_bundle(
     board: pd.DataFrame,
     report: str,
     seconds_left: float = math.inf,
+    html_report: str | None = None,
 ) -> None:
     """Write the bundle in one step (``files.write_files``); the model compressed unless that would
     take more than ``seconds_left`` (the rest of the time budget: a large ensemble is written as
@@ -100,6 +102,7 @@ def save_bundle(
         MODEL_FILE: hashed(MODEL_FILE, lambda p: dump_model(pipeline, p, compress)),
         LEADERBOARD_FILE: hashed(LEADERBOARD_FILE, lambda p: board.to_csv(p, index=False)),
         REPORT_FILE: hashed(REPORT_FILE, lambda p: p.write_text(report)),
+        **({} if html_report is None else {REPORT_HTML_FILE: lambda p: p.write_text(html_report, "utf-8")}),
         MANIFEST_FILE: write_manifest,  # last: it lists the others' hashes
     }
     try:
