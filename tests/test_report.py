@@ -152,3 +152,19 @@ def test_test_scores_say_how_well_the_probabilities_are_calibrated():
     assert honest["ece"] == pytest.approx(0.0, abs=1e-9)
     sure = evaluate(_Fixed([1.0, 0.0]), ["t"] * 10, labels)["calibration"]
     assert sure["bins"][0]["confidence"] == 1.0 and abs(sure["ece"] - 0.1) < 1e-9
+
+
+def test_the_saved_study_opens_with_optuna_and_holds_every_trial_of_the_leaderboard(trained_bundle):
+    import json
+
+    import optuna
+
+    manifest = json.loads((trained_bundle / "manifest.json").read_text())
+    storage = f"sqlite:///{trained_bundle / 'study.db'}"
+    study = optuna.load_study(study_name=manifest["config"]["search"]["study_name"], storage=storage)
+    board = pd.read_csv(trained_bundle / LEADERBOARD_FILE)
+    ran = {t.number for t in study.trials if t.state != optuna.trial.TrialState.WAITING}
+    assert set(board["trial"]) == ran and len(ran) > 0
+    scores = {t.number: t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
+    for row in board.dropna(subset=["score"]).itertuples():
+        assert row.score == pytest.approx(scores[row.trial])
