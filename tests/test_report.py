@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
-from textauto.bundle import LEADERBOARD_FILE, REPORT_HTML_FILE
+from textauto.bundle import LEADERBOARD_FILE, MODEL_CARD_FILE, REPORT_HTML_FILE
 from textauto.report import SECTIONS, svg
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -95,8 +95,12 @@ def test_textauto_report_rebuilds_the_page(invoke, trained_bundle, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(trained_bundle, copy)
     (copy / REPORT_HTML_FILE).unlink()
+    (copy / MODEL_CARD_FILE).unlink()
     result = invoke("report", copy)
     assert result.exit_code == 0, result.output
+    assert (copy / MODEL_CARD_FILE).read_text(encoding="utf-8") == (
+        trained_bundle / MODEL_CARD_FILE
+    ).read_text(encoding="utf-8")
     assert f"wrote {copy / REPORT_HTML_FILE}" in result.output.replace("\n", "")
     assert (copy / REPORT_HTML_FILE).read_text(encoding="utf-8") == (
         trained_bundle / REPORT_HTML_FILE
@@ -168,3 +172,39 @@ def test_the_saved_study_opens_with_optuna_and_holds_every_trial_of_the_leaderbo
     scores = {t.number: t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
     for row in board.dropna(subset=["score"]).itertuples():
         assert row.score == pytest.approx(scores[row.trial])
+
+
+def test_every_bundle_has_a_model_card(trained_bundle):
+    import json
+
+    card = (trained_bundle / MODEL_CARD_FILE).read_text(encoding="utf-8")
+    headings = [line for line in card.splitlines() if line.startswith("## ")]
+    assert headings == [
+        "## Intended use", "## Training data", "## Metrics", "## Limitations", "## How it was found"
+    ]  # fmt: skip
+    manifest = json.loads((trained_bundle / "manifest.json").read_text())
+    assert f"on the test set `{manifest['data']['test']}`" in card
+    assert all(f"`{c}`" in card for c in manifest["classes"])
+
+
+def test_a_card_names_the_weak_classes_and_the_lengths_never_seen():
+    from textauto.report.card import render_card
+
+    per_class = {
+        c: {"precision": f, "recall": f, "f1": f, "support": 10}
+        for c, f in [("a", 0.9), ("b", 0.92), ("c", 0.6)]
+    }
+    manifest = {
+        "name": "m", "classes": ["a", "b", "c"], "metric": "accuracy", "seed": 0, "time_budget": 30,
+        "best_trial": 0, "ensemble": None, "lang": "en", "trials": {"complete": 3},
+        "validation": {"score": 0.8, "method": "5-fold"},
+        "test": {"n": 30, "accuracy": 0.8, "macro_f1": 0.8, "per_class": per_class},
+        "data": {"train": "t.csv", "test": "s.csv", "rows": 9, "fingerprint": "f" * 64,
+                 "class_counts": {"a": 3},
+                 "profile": {"length_quantiles": {"min": 4, "median": 30, "max": 280}, "duplicates": 0,
+                             "conflicting": 0}},
+        "config": {"space": {"representations": ["word"], "classifiers": ["logreg"]}},
+    }  # fmt: skip
+    card = render_card(manifest)
+    assert "weaker classes on the test set: `c`" in card
+    assert "shorter than 4 or longer than 280 characters were not seen" in card

@@ -216,7 +216,7 @@ def report(
     model_dir: Annotated[Path, typer.Argument(help="A model bundle written by `textauto train`.")],
     open_it: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
 ) -> None:
-    """Write the bundle's report.html again: the data, the search's path, the model and its scores."""
+    """Write the bundle's report.html and MODEL_CARD.md again, from its manifest and leaderboard."""
     from textauto.report.rebuild import write_html_report
 
     written = guarded(lambda: write_html_report(model_dir))

@@ -13,13 +13,21 @@ from typing import Any
 import optuna
 from sklearn.model_selection import train_test_split
 
-from textauto.bundle import CACHE_DIR, STUDY_FILE, leaderboard, library_versions, save_bundle
+from textauto.bundle import (
+    CACHE_DIR,
+    MODEL_CARD_FILE,
+    REPORT_HTML_FILE,
+    STUDY_FILE,
+    leaderboard,
+    library_versions,
+    save_bundle,
+)
 from textauto.config import RunConfig
 from textauto.data import DataProfile, TextDataset, load_dataset, warn_suspicious
 from textauto.estimator import AutoTextClassifier
 from textauto.evaluation import evaluate
 from textauto.exceptions import ConfigError, DataError
-from textauto.report import render_html, render_report
+from textauto.report import render_card, render_html, render_report
 from textauto.search.importance import param_importances
 from textauto.search.records import StudyRecord, TrialRecord
 from textauto.search.run import TrialCallback
@@ -144,8 +152,9 @@ def train(
     manifest = build_manifest(out, config, model, data, test_scores)
     manifest["timings"]["total_s"] = round(time.monotonic() - started, 2)
     left = math.inf if s.time_budget is None else s.time_budget - (time.monotonic() - started)
-    report, page = render_report(manifest, board), render_html(manifest, board)
-    save_bundle(out, model.model_, manifest, board, report, seconds_left=left, html_report=page)
+    pages = {REPORT_HTML_FILE: render_html(manifest, board), MODEL_CARD_FILE: render_card(manifest)}
+    report = render_report(manifest, board)
+    save_bundle(out, model.model_, manifest, board, report, seconds_left=left, pages=pages)
     return TrainOutcome(out, model, manifest, board)
 
 

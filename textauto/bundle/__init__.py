@@ -9,6 +9,8 @@ Layout of a bundle directory::
     report.md         a readable summary
     report.html       the search, the model and its scores as one page (not hashed: rebuilt
                       from the manifest and leaderboard by `textauto report`)
+    MODEL_CARD.md     intended use, training data, metrics, limitations, how it was found
+                      (not hashed either; rebuilt with report.html)
     study.db          the Optuna study (SQLite; absent when another storage was used)
     cache/            what the trials share (out-of-fold scores); only --resume needs it
 
@@ -24,6 +26,7 @@ from textauto.bundle.store import (
     LEADERBOARD_FILE,
     LEGACY_MODEL_FILE,
     MANIFEST_FILE,
+    MODEL_CARD_FILE,
     REPORT_FILE,
     REPORT_HTML_FILE,
     STUDY_FILE,
@@ -45,6 +48,7 @@ __all__ = [
     "LEADERBOARD_FILE",
     "LEGACY_MODEL_FILE",
     "MANIFEST_FILE",
+    "MODEL_CARD_FILE",
     "MODEL_FILE",
     "REPORT_FILE",
     "REPORT_HTML_FILE",

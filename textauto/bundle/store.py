@@ -7,7 +7,7 @@ import json
 import math
 import pickle
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,9 @@ from textauto.inference import predict_proba, share_equal_featurizers
 MANIFEST_FILE = "manifest.json"
 LEADERBOARD_FILE = "leaderboard.csv"
 REPORT_FILE = "report.md"
-REPORT_HTML_FILE = "report.html"  # not hashed: a view of the manifest and leaderboard, rebuilt at will
+# Not hashed: views of the manifest and leaderboard, which `textauto report` rebuilds at will.
+REPORT_HTML_FILE = "report.html"
+MODEL_CARD_FILE = "MODEL_CARD.md"
 STUDY_FILE = "study.db"
 CACHE_DIR = "cache"
 LEGACY_MODEL_FILE = "model.joblib"  # a pickle: bundles of format 1
@@ -67,6 +69,10 @@ def raw_megabytes(obj: Any) -> float:
     return (len(head) + sum(b.raw().nbytes for b in buffers)) / 2**20
 
 
+def _text_writer(text: str) -> Callable[[Path], None]:
+    return lambda path: path.write_text(text, "utf-8")
+
+
 def save_bundle(
     out: Path,
     pipeline: Any,
@@ -74,7 +80,7 @@ def save_bundle(
     board: pd.DataFrame,
     report: str,
     seconds_left: float = math.inf,
-    html_report: str | None = None,
+    pages: dict[str, str] | None = None,
 ) -> None:
     """Write the bundle in one step (``files.write_files``); the model compressed unless that would
     take more than ``seconds_left`` (the rest of the time budget: a large ensemble is written as
@@ -102,7 +108,7 @@ def save_bundle(
         MODEL_FILE: hashed(MODEL_FILE, lambda p: dump_model(pipeline, p, compress)),
         LEADERBOARD_FILE: hashed(LEADERBOARD_FILE, lambda p: board.to_csv(p, index=False)),
         REPORT_FILE: hashed(REPORT_FILE, lambda p: p.write_text(report)),
-        **({} if html_report is None else {REPORT_HTML_FILE: lambda p: p.write_text(html_report, "utf-8")}),
+        **{name: _text_writer(text) for name, text in (pages or {}).items()},  # not hashed
         MANIFEST_FILE: write_manifest,  # last: it lists the others' hashes
     }
     try:

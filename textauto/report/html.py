@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from textauto.report import svg
+from textauto.report.card import weak_classes
 from textauto.report.convergence import convergence_section
 from textauto.validation.metrics import METRICS
 
@@ -229,7 +230,7 @@ def _test(m: dict[str, Any]) -> str:
             for c, s in test["per_class"].items()
         ]
     )
-    weak = per_class[per_class["f1"] < per_class["f1"].median() - 0.05]["class"].tolist()
+    weak = weak_classes(test)
     matrix = test["confusion_matrix"]
     summary = [
         (k, test[k]) for k in ("n", "accuracy", "macro_f1", "weighted_f1", "balanced_accuracy") if k in test

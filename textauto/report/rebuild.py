@@ -1,4 +1,5 @@
-"""``textauto report``: render a bundle's ``report.html`` again from its manifest and leaderboard."""
+"""``textauto report``: render a bundle's ``report.html`` and ``MODEL_CARD.md`` again from its
+manifest and leaderboard."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from textauto.bundle import LEADERBOARD_FILE, REPORT_HTML_FILE, read_manifest, verified_files
+from textauto.bundle import LEADERBOARD_FILE, MODEL_CARD_FILE, REPORT_HTML_FILE, read_manifest, verified_files
 from textauto.bundle.files import write_files
 from textauto.exceptions import BundleError
+from textauto.report.card import render_card
 from textauto.report.html import render_html
 
 
 def write_html_report(path: Path) -> Path:
-    """Write ``report.html`` into the bundle at ``path`` (replacing it) and return where it is.
+    """Write ``report.html`` and ``MODEL_CARD.md`` into the bundle at ``path`` (replacing them)
+    and return where the page is.
 
     The manifest and the leaderboard are checked against their hashes first: the page shows
     what the bundle holds, or nothing."""
@@ -25,6 +28,12 @@ def write_html_report(path: Path) -> Path:
     board = (
         pd.read_csv(io.BytesIO(data[LEADERBOARD_FILE])) if data[LEADERBOARD_FILE].strip() else pd.DataFrame()
     )
-    page = render_html(manifest, board)
-    write_files(path, {REPORT_HTML_FILE: lambda p: p.write_text(page, "utf-8")})
+    page, card = render_html(manifest, board), render_card(manifest)
+    write_files(
+        path,
+        {
+            REPORT_HTML_FILE: lambda p: p.write_text(page, "utf-8"),
+            MODEL_CARD_FILE: lambda p: p.write_text(card, "utf-8"),
+        },
+    )
     return path / REPORT_HTML_FILE
