@@ -107,7 +107,7 @@ def save_bundle(
     writers = {
         MODEL_FILE: hashed(MODEL_FILE, lambda p: dump_model(pipeline, p, compress)),
         LEADERBOARD_FILE: hashed(LEADERBOARD_FILE, lambda p: board.to_csv(p, index=False)),
-        REPORT_FILE: hashed(REPORT_FILE, lambda p: p.write_text(report)),
+        REPORT_FILE: hashed(REPORT_FILE, _text_writer(report)),
         **{name: _text_writer(text) for name, text in (pages or {}).items()},  # not hashed
         MANIFEST_FILE: write_manifest,  # last: it lists the others' hashes
     }

@@ -19,6 +19,7 @@ import pandas as pd
 from textauto.report import svg
 from textauto.report.card import weak_classes
 from textauto.report.convergence import convergence_section
+from textauto.report.markdown import cell
 from textauto.validation.metrics import METRICS
 
 # The sections in page order: (id, heading). Tests and readers find them by id.
@@ -75,18 +76,10 @@ def table(frame: pd.DataFrame) -> str:
         cells = []
         for value in row:
             numeric = isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-            text = "" if value is None or (numeric and value != value) else cell(value)
+            text = cell(value)
             cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{escape(text)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def facts(pairs: list[tuple[str, Any]]) -> str:

@@ -9,7 +9,8 @@ import pandas as pd
 TOP = 10
 
 
-def _fmt(value: Any) -> str:
+def cell(value: Any) -> str:
+    """A value as a table shows it: floats to 4 significant digits, nothing for None or NaN."""
     if isinstance(value, float):
         return f"{value:.4g}"
     return "" if value is None or value != value else str(value)
@@ -18,7 +19,7 @@ def _fmt(value: Any) -> str:
 def markdown_table(frame: pd.DataFrame) -> str:
     head = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "---|" * len(frame.columns)
-    rows = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([head, rule, *rows])
 
 

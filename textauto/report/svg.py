@@ -37,7 +37,7 @@ class Scale:
         finite = [v for v in values if math.isfinite(v)] or [0.0, 1.0]
         lo, hi = min(finite), max(finite)
         if hi - lo < 1e-12:  # one value: a band around it
-            lo, hi = lo - 0.5 * (abs(lo) or 1.0) * 0.1, hi + 0.5 * (abs(hi) or 1.0) * 0.1
+            lo, hi = lo - 0.05 * (abs(lo) or 1.0), hi + 0.05 * (abs(hi) or 1.0)
         span = hi - lo
         return cls(lo - pad * span, hi + pad * span, start, end)
 
