@@ -23,9 +23,17 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.metrics import CONTENT_TYPE_LATEST, ServiceMetrics
 from service.middleware import ObservabilityMiddleware
-from service.predicting import PredictEndpoint, batcher_for
+from service.predicting import ExplainEndpoint, PredictEndpoint, batcher_for
 from service.predictor import Predictor
-from service.schemas import ErrorBody, ModelInfo, PredictRequest, PredictResponse, Status
+from service.schemas import (
+    ErrorBody,
+    ExplainRequest,
+    ExplainResponse,
+    ModelInfo,
+    PredictRequest,
+    PredictResponse,
+    Status,
+)
 from service.settings import ServiceSettings
 from textauto.exceptions import TextAutoError
 from textauto.features.spacy_parse import bounded_parses
@@ -43,6 +51,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     check_token = _token_check(settings, metrics)
     PredictorDep = Annotated[Predictor, Depends(get_predictor)]
     endpoint = PredictEndpoint(settings, metrics)
+    explainer = ExplainEndpoint(endpoint)
 
     add_error_handlers(app, metrics)
 
@@ -55,6 +64,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     async def predict(body: PredictRequest, request: Request, predictor: PredictorDep) -> PredictResponse:
         return await endpoint(body, predictor, request.app.state.batcher)
+
+    @app.post(
+        "/v1/explain",
+        response_model=ExplainResponse,
+        dependencies=[Depends(check_token)] if settings.api_token else [],
+        summary="Which words and n-grams of a text pushed the model toward a class, and by how much.",
+    )
+    async def explain(body: ExplainRequest, predictor: PredictorDep) -> ExplainResponse:
+        return await explainer(body, predictor)
 
     @app.get("/v1/model", response_model=ModelInfo, summary="What model is served, and how it scored.")
     def model_info(predictor: PredictorDep) -> ModelInfo:
@@ -187,12 +205,20 @@ async def serving(app: FastAPI, settings: ServiceSettings, metrics: ServiceMetri
 
 def openapi_with_limits(app: FastAPI, settings: ServiceSettings) -> dict:
     """The OpenAPI schema, with the request limits of these settings declared in it (they are
-    checked in the route, to answer 413 rather than 422)."""
+    checked in the route, to answer 413 rather than 422), and, once the model is loaded, the
+    classes ``/v1/explain`` can explain."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
-        texts = schema["components"]["schemas"]["PredictRequest"]["properties"]["texts"]
+        bodies = schema["components"]["schemas"]
+        texts = bodies["PredictRequest"]["properties"]["texts"]
         texts["maxItems"] = settings.max_texts
         texts["items"]["maxLength"] = settings.max_text_chars
+        explain = bodies["ExplainRequest"]["properties"]
+        explain["text"]["maxLength"] = settings.max_text_chars
+        predictor = app.state.predictor
+        if predictor is None:  # not loaded yet: the schema without the classes, not kept
+            return schema
+        explain["class"]["anyOf"] = [{"type": "string", "enum": predictor.classes}, {"type": "null"}]
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -88,6 +88,12 @@ class ServiceMetrics:
         self.predictions = Counter(
             "textauto_predictions_total", "Predicted labels by class.", ["label"], registry=r
         )
+        self.explanations = Counter(
+            "textauto_explanations_total",
+            "Explanations answered, by the class explained.",
+            ["label"],
+            registry=r,
+        )
         self.confidence = Histogram(
             "textauto_prediction_confidence_ratio",
             "Probability of the predicted label (falling values are the first sign of drift).",

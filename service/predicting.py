@@ -11,8 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from service.batching import BatchStats, MicroBatcher, Rows
 from service.metrics import ServiceMetrics
 from service.predictor import Predictor
-from service.schemas import Prediction, PredictRequest, PredictResponse
+from service.schemas import ExplainRequest, ExplainResponse, Prediction, PredictRequest, PredictResponse
 from service.settings import ServiceSettings
+from textauto.exceptions import ExplainError
 
 
 class PredictEndpoint:
@@ -57,6 +58,28 @@ class PredictEndpoint:
             metrics.input_length.observe(len(text))
             metrics.predictions.labels(p.label).inc()
             metrics.confidence.observe(p.confidence)
+
+
+class ExplainEndpoint:
+    """``/v1/explain``: the limits, the metrics and the model call of ``/v1/predict``, for one text."""
+
+    def __init__(self, predict: PredictEndpoint) -> None:
+        self.predict = predict
+
+    async def __call__(self, body: ExplainRequest, predictor: Predictor) -> ExplainResponse:
+        self.predict.check_limits([body.text])
+        metrics = self.predict.metrics
+        started = time.perf_counter()
+        try:
+            answer = await run_in_threadpool(predictor.explain, body.text, body.class_name, body.top)
+        except ExplainError as exc:  # a class the model does not have
+            metrics.errors.labels("validation").inc()
+            raise HTTPException(422, detail=str(exc).replace("--class", "class")) from None
+        metrics.inference_latency.observe(time.perf_counter() - started)
+        metrics.model_batch.observe(1)
+        metrics.explanations.labels(answer.explained).inc()
+        metrics.input_length.observe(len(body.text))
+        return answer
 
 
 def batcher_for(

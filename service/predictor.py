@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from service.schemas import ClassScore, ModelInfo, Prediction
+from service.schemas import ClassScore, ExplainResponse, ModelInfo, Prediction
 from textauto.bundle import load
+from textauto.explain import explain_text
 
 
 class Predictor:
@@ -64,6 +65,11 @@ class Predictor:
                 )
             )
         return out
+
+    def explain(self, text: str, class_name: str | None, top: int) -> ExplainResponse:
+        """Why the model predicts what it does for ``text`` (``textauto explain``'s answer)."""
+        e = explain_text(self.model.pipeline, text, class_name)
+        return ExplainResponse(model_version=self.version, **e.to_dict(top))
 
     def predict(self, texts: Sequence[str], top_k: int | None, probabilities: bool) -> list[Prediction]:
         """Predictions in input order."""

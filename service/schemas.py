@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
+
+MAX_EXPLAIN_TOP = 100
+
+
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, str | bool):
+        raise ValueError("must be an integer")
+    return value
+
+
+# Integers as JSON Schema counts them: 3 and 3.0, not "3" or true. (The bounds go before the
+# validator, or pydantic writes them into the schema under its own names.)
+PositiveInt = Annotated[int, Field(ge=1), BeforeValidator(_json_integer)]
+FeatureCount = Annotated[int, Field(ge=1, le=MAX_EXPLAIN_TOP), BeforeValidator(_json_integer)]
 
 
 class PredictRequest(BaseModel):
@@ -14,15 +28,41 @@ class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     texts: list[StrictStr] = Field(min_length=1, description="Texts to classify, answered in order.")
-    top_k: int | None = Field(default=None, ge=1, description="Also return the k most likely classes.")
+    top_k: PositiveInt | None = Field(default=None, description="Also return the k most likely classes.")
     return_probabilities: StrictBool = Field(default=False, description="Return every class probability.")
 
-    @field_validator("top_k", mode="before")
-    @classmethod
-    def _a_number(cls, value: Any) -> Any:
-        if isinstance(value, str | bool):
-            raise ValueError("must be an integer")
-        return value
+
+class ExplainRequest(BaseModel):
+    """Refused, not coerced, as ``PredictRequest``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    text: StrictStr = Field(description="The text to explain.")
+    top: FeatureCount = Field(default=10, description="Features to list each way.")
+    class_name: StrictStr | None = Field(
+        default=None, alias="class", description="Explain this class (default: the predicted one)."
+    )
+
+
+class FeatureWeight(BaseModel):
+    source: str = Field(description="The representation: word, char or spacy.")
+    term: str = Field(description="The n-gram or token as the model reads it.")
+    weight: float
+
+
+class ExplainResponse(BaseModel):
+    model_version: str
+    predicted: str
+    explained: str
+    probability: float = Field(description="Probability of the explained class.")
+    probabilities: dict[str, float] = Field(description="Every class's probability.")
+    exact: bool = Field(description="True: intercept + every feature's weight = score, exactly.")
+    kind: str = Field(description="What the weights add up to.")
+    score: float | None
+    intercept: float | None
+    toward: list[FeatureWeight] = Field(description="Features pushing toward the class, strongest first.")
+    against: list[FeatureWeight] = Field(description="Features pushing away from it, strongest first.")
+    features: int = Field(description="How many features of the text the model weighs.")
 
 
 class ClassScore(BaseModel):

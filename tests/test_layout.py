@@ -21,9 +21,10 @@ STAGES = [
     ("cost", {"cost"}),
     ("search", {"search"}),
     ("ensemble", {"ensemble"}),
+    ("explain", {"explain"}),
     ("bundle", {"bundle"}),
     ("report", {"report"}),
-    ("application", {"data", "progress", "evaluation", "predict", "estimator", "train", "cli"}),
+    ("application", {"data", "progress", "evaluation", "predict", "estimator", "train", "reproduce", "cli"}),
     ("package", {"__init__", "__main__"}),
 ]
 RANK = {name: rank for rank, (_, names) in enumerate(STAGES) for name in names}

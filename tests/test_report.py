@@ -208,3 +208,54 @@ def test_a_card_names_the_weak_classes_and_the_lengths_never_seen():
     card = render_card(manifest)
     assert "weaker classes on the test set: `c`" in card
     assert "shorter than 4 or longer than 280 characters were not seen" in card
+
+
+def test_the_page_scores_the_model_out_of_fold_and_names_what_each_class_looks_at(trained_bundle):
+    import json
+
+    manifest = json.loads((trained_bundle / "manifest.json").read_text())
+    oof = manifest["validation"]["out_of_fold"]
+    assert oof["n"] == manifest["reproduction"]["oof_predictions"]["rows"]
+    assert sum(map(sum, oof["confusion_matrix"]["matrix"])) == oof["n"]
+    assert set(oof["per_class"]) == set(manifest["classes"]) and oof["calibration"]["bins"]
+    page = (trained_bundle / REPORT_HTML_FILE).read_text(encoding="utf-8")
+    validation = page[page.index('<section id="validation">') : page.index('<section id="test">')]
+    assert f"<td>{oof['n']}</td>" in validation or f'<td class="num">{oof["n"]}</td>' in validation
+    assert validation.count("<svg") == 2  # the confusion heat map and the reliability curve
+    features = page[page.index('<section id="features">') : page.index('<section id="reproduction">')]
+    assert features.count('<figure class="class-features">') == len(manifest["classes"])
+    for cls, rows in manifest["class_features"].items():
+        assert f"<figcaption>{cls}</figcaption>" in features
+        assert f"{rows[0]['source']}: {rows[0]['term']}" in features
+
+
+def test_a_card_names_the_classes_weak_out_of_fold_without_a_test_set():
+    from textauto.report.card import render_card
+
+    per_class = {
+        c: {"precision": f, "recall": f, "f1": f, "support": 10} for c, f in [("a", 0.9), ("b", 0.5)]
+    }
+    manifest = {
+        "name": "m", "classes": ["a", "b"], "metric": "accuracy", "seed": 0, "time_budget": 30,
+        "best_trial": 0, "ensemble": None, "lang": "en", "trials": {"complete": 3}, "test": None,
+        "validation": {"score": 0.7, "method": "5-fold", "out_of_fold": {"n": 20, "per_class": per_class}},
+        "data": {"train": "t.csv", "test": None, "rows": 20, "fingerprint": "f" * 64,
+                 "class_counts": {"a": 10}},
+        "config": {"space": {"representations": ["word"], "classifiers": ["logreg"]}},
+    }  # fmt: skip
+    card = render_card(manifest)
+    assert "weaker classes on validation: `b`" in card and "on the test set" not in card
+
+
+def test_the_manifest_and_the_page_time_every_stage_of_the_run(trained_bundle):
+    import json
+
+    t = json.loads((trained_bundle / "manifest.json").read_text())["timings"]
+    stages = ["loading_s", "search_and_refit_s", "test_scoring_s", "report_s", "saving_s"]
+    assert all(t[k] >= 0 for k in [*stages, "refit_s", "spacy_parsing_s"])
+    assert t["refit_s"] <= t["search_and_refit_s"] and t["saving_s"] > 0
+    assert sum(t[k] for k in stages) <= t["total_s"] + 0.05  # each rounded to 0.01 s
+    page = (trained_bundle / REPORT_HTML_FILE).read_text(encoding="utf-8")
+    space = page[page.index('<section id="space">') : page.index('<section id="convergence">')]
+    for label in ("loading", "spaCy parsing", "refit of the saved model", "saving the bundle", "whole run"):
+        assert label in space

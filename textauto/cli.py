@@ -215,16 +215,62 @@ def evaluate(
 def report(
     model_dir: Annotated[Path, typer.Argument(help="A model bundle written by `textauto train`.")],
     open_it: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
+    screenshot: Annotated[
+        bool, typer.Option("--screenshot", help="Also write report.png: the page in headless Chromium.")
+    ] = False,
 ) -> None:
     """Write the bundle's report.html and MODEL_CARD.md again, from its manifest and leaderboard."""
+    from textauto.bundle import REPORT_PNG_FILE
+    from textauto.report.browser import screenshot as take_screenshot
     from textauto.report.rebuild import write_html_report
 
     written = guarded(lambda: write_html_report(model_dir))
     out_console.print(f"wrote {written}", highlight=False)
+    if screenshot:
+        png = guarded(lambda: take_screenshot(written, written.with_name(REPORT_PNG_FILE)))
+        out_console.print(f"wrote {png}", highlight=False)
     if open_it:
         import webbrowser
 
         webbrowser.open(written.resolve().as_uri())
+
+
+@app.command()
+def explain(
+    model_dir: Annotated[Path, typer.Argument(help="A model bundle written by `textauto train`.")],
+    text: Annotated[str | None, typer.Argument(help="The text to explain (omit with --global).")] = None,
+    top: Annotated[int, typer.Option(min=1, help="Features to list each way.")] = 10,
+    class_name: Annotated[
+        str | None, typer.Option("--class", help="Explain this class \\[default: the predicted one].")
+    ] = None,
+    global_: Annotated[
+        bool, typer.Option("--global", help="List each class's most indicative features instead.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
+) -> None:
+    """Which words and n-grams pushed the model toward a class, and by how much."""
+    from textauto.bundle import load
+    from textauto.explain import explain_text
+    from textauto.explain.recorded import recorded_features
+    from textauto.explain.tables import explanation_lines, feature_table
+
+    if global_ == (text is not None):
+        raise fail("give a TEXT to explain, or --global for each class's indicative features (not both)")
+    model = guarded(lambda: load(model_dir))
+    if global_:
+        features = guarded(lambda: recorded_features(model.manifest, model_dir, class_name, top))
+        if as_json:
+            print(json.dumps(features, indent=2, ensure_ascii=False))
+            return
+        for cls, rows in features.items():
+            out_console.print(feature_table(f"most indicative of {cls}", rows))
+        return
+    explanation = guarded(lambda: explain_text(model.pipeline, text, class_name))
+    if as_json:
+        print(json.dumps(explanation.to_dict(top), indent=2, ensure_ascii=False))
+        return
+    for part in explanation_lines(explanation, top):
+        out_console.print(part, highlight=False)
 
 
 @app.command()
@@ -300,6 +346,22 @@ def convert(
 
     guarded(lambda: run_convert(old, new, trust_pickle))
     out_console.print(f"converted {old} into {new}; load and serve {new} from now on", highlight=False)
+
+
+@app.command()
+def reproduce(
+    model_dir: Annotated[Path, typer.Argument(help="A model bundle written by `textauto train`.")],
+    data: Annotated[Path, typer.Option(help="The training file to refit the recorded winner on.")],
+) -> None:
+    """Refit a bundle's recorded winner on --data and check it predicts as the saved model did."""
+    from textauto.reproduce import reproduce as run_reproduce
+
+    report = guarded(lambda: run_reproduce(model_dir, data))
+    for note in report.notes:
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    out_console.print("\n".join(report.lines()), highlight=False, soft_wrap=True)
+    if not report.reproduced:
+        raise typer.Exit(1)
 
 
 def main() -> None:

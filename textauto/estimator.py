@@ -20,7 +20,7 @@ from textauto.data import TextDataset, check_trainable, cut_long_texts
 from textauto.ensemble.refit import fit_final
 from textauto.exceptions import DataError
 from textauto.features.language import resolve_language
-from textauto.features.spacy_parse import use_disk_cache
+from textauto.features.spacy_parse import parse_seconds, use_disk_cache
 from textauto.inference import predict_proba
 from textauto.search.oof import OOFStore
 from textauto.search.run import TrialCallback, run_search
@@ -50,6 +50,10 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
     work_dir : where the run keeps what its trials share (out-of-fold scores for the
         ensemble, spaCy parses); kept for ``resume``. None: out-of-fold scores go to a
         temporary directory, removed after ``fit``, and parses stay in memory.
+
+    Among the fitted attributes: ``model_`` (the saved model), ``recipe_`` (what rebuilds it,
+    ``textauto.ensemble.recipe.Recipe``), ``oof_predictions_`` (its out-of-fold predictions on
+    the rows validation scored, ``OOFPredictions``; None when the winner left none).
     """
 
     def __init__(
@@ -120,13 +124,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         plan = plan_validation(texts, labels, cfg.validation, seed, scheme)
         # "auto": told from the texts, the same on every machine sharing the study
         self.lang_, self.detected_lang_ = resolve_language(cfg.data.lang, texts)
-        ctx = BuildContext(
-            lang=self.lang_,
-            spacy_model=cfg.space.spacy_model,
-            probability=METRICS[cfg.search.metric].needs == "proba",
-            seed=seed,
-            n_classes=len(data.class_counts),
-        )
+        ctx = build_context(cfg, self.lang_, len(data.class_counts))
         clock = Clock.from_budget(cfg.search.time_budget, clock_start)
         work_dir = Path(self.work_dir) if self.work_dir is not None else None
         store = OOFStore(work_dir / "oof" if work_dir is not None else None)
@@ -138,6 +136,8 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
                 self._search_and_refit(texts, labels, data, cfg, plan, ctx, clock, store, predict_rows)
         finally:
             store.close()
+            # spaCy's share of the search and refit, summed over their processes
+            self.parse_seconds_ = parse_seconds()
             use_disk_cache(None)
         self.classes_ = _as_given(self.model_.classes_, originals)
         self.fit_seconds_ = time.monotonic() - clock_start
@@ -177,6 +177,8 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         self.study_ = result.study
         self.model_ = final.estimator
         self.ensemble_ = final.ensemble
+        self.recipe_ = final.recipe
+        self.oof_predictions_ = final.oof
         self.best_params_ = dict(result.best_trial.params)
         self.best_score_ = final.validation_score
         self.selection_check_ = final.check
@@ -200,6 +202,17 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         state.pop("study_", None)
         state.pop("search_result_", None)
         return state
+
+
+def build_context(cfg: RunConfig, lang: str, n_classes: int) -> BuildContext:
+    """What every pipeline of a run is built with, beside its own parameters."""
+    return BuildContext(
+        lang=lang,
+        spacy_model=cfg.space.spacy_model,
+        probability=METRICS[cfg.search.metric].needs == "proba",
+        seed=cfg.search.seed,
+        n_classes=n_classes,
+    )
 
 
 def _texts(X: Any, name: str) -> list[str]:

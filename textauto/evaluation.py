@@ -14,11 +14,16 @@ CALIBRATION_BINS = 10
 def evaluate(model: Any, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
     """Accuracy, macro/weighted F1, balanced accuracy, per-class P/R/F1, the confusion matrix
     and the calibration of the predicted class's probability."""
+    return scores_of(labels, np.asarray(model.predict_proba(list(texts))), model.classes_)
+
+
+def scores_of(labels: Sequence[Any], proba: np.ndarray, model_classes: Sequence[Any]) -> dict[str, Any]:
+    """``evaluate``'s figures from probabilities already computed (columns in ``model_classes``):
+    the test set's, or the out-of-fold predictions the model was chosen on."""
     y = np.asarray([str(v) for v in labels], dtype=object)
-    proba = np.asarray(model.predict_proba(list(texts)))
-    predicted = np.asarray(model.classes_)[proba.argmax(axis=1)]  # what predict returns, from one pass
+    predicted = np.asarray(model_classes)[proba.argmax(axis=1)]  # what predict returns, from one pass
     pred = np.asarray([str(p) for p in predicted], dtype=object)
-    classes = sorted(set(map(str, model.classes_)) | set(y))
+    classes = sorted(set(map(str, model_classes)) | set(y))
     p, r, f, support = skm.precision_recall_fscore_support(y, pred, labels=classes, zero_division=0)
     return {
         "n": len(y),

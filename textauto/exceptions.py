@@ -21,5 +21,13 @@ class SearchError(TextAutoError, RuntimeError):
     """The search could not produce a model (for example, every trial failed)."""
 
 
+class BrowserError(TextAutoError, RuntimeError):
+    """Headless Chromium is missing or could not render a page; the message names both."""
+
+
+class ExplainError(TextAutoError, ValueError):
+    """A model, a class or a text cannot be explained; the message says which and why."""
+
+
 class DataWarning(UserWarning):
     """The data is usable but suspicious (imbalance, conflicting labels, train/test overlap)."""

@@ -25,8 +25,10 @@ from textauto.bundle import (
 from textauto.config import RunConfig
 from textauto.data import DataProfile, TextDataset, load_dataset, warn_suspicious
 from textauto.estimator import AutoTextClassifier
-from textauto.evaluation import evaluate
-from textauto.exceptions import ConfigError, DataError
+from textauto.evaluation import evaluate, scores_of
+from textauto.exceptions import ConfigError, DataError, ExplainError
+from textauto.explain import class_features
+from textauto.explain.recorded import MANIFEST_KEY, features_record
 from textauto.report import render_card, render_html, render_report
 from textauto.search.importance import param_importances
 from textauto.search.records import StudyRecord, TrialRecord
@@ -128,6 +130,7 @@ def train(
     """Search, refit and save a bundle to ``out`` within ``config.search.time_budget``."""
     started = time.monotonic() if started is None else started
     train_data, test_data = load_data(train_path, test_path, config)
+    loaded = time.monotonic()
     make_out_dir(out)
     s = config.search
     storage = check_out_dir(out, s.storage, resume, s.study_name)
@@ -138,24 +141,59 @@ def train(
     run_cfg.search.storage = storage
     model = AutoTextClassifier(config=run_cfg, resume=resume, callbacks=callbacks, work_dir=out / CACHE_DIR)
     model.fit(train_data.texts, train_data.labels, predict_rows=len(test_data) if test_data else 0)
+    fitted = time.monotonic()
     test_scores = evaluate(model, test_data.texts, test_data.labels) if test_data else None
-    result = model.search_result_
-    board = leaderboard(result.study.trials, METRICS[s.metric].direction, failure_notes(result.study))
-    data = {
+    scored = time.monotonic()
+    board = leaderboard(model.study_.trials, METRICS[s.metric].direction, failure_notes(model.study_))
+    data = data_facts(train_path, train_data, test_path, test_data) | {"fingerprint": fingerprint}
+    manifest = build_manifest(out, config, model, data, test_scores)
+    manifest["validation"]["out_of_fold"] = out_of_fold_scores(model, train_data)
+    manifest[MANIFEST_KEY] = indicative_features(model, train_data, s.seed)
+    report = render_report(manifest, board)
+    manifest["timings"] |= {
+        "loading_s": round(loaded - started, 2),
+        "spacy_parsing_s": round(model.parse_seconds_, 2),
+        "test_scoring_s": round(scored - fitted, 2),
+        "report_s": round(time.monotonic() - scored, 2),
+    }
+    left = math.inf if s.time_budget is None else s.time_budget - (time.monotonic() - started)
+    pages = {REPORT_HTML_FILE: lambda m: render_html(m, board), MODEL_CARD_FILE: render_card}
+    saved = save_bundle(
+        out, model.model_, manifest, board, report, seconds_left=left, pages=pages, run_started=started
+    )
+    return TrainOutcome(out, model, saved, board)
+
+
+def data_facts(
+    train_path: Path, train_data: TextDataset, test_path: Path | None, test_data: TextDataset | None
+) -> dict[str, Any]:
+    """What the manifest says of the data: files, rows, classes and profile."""
+    return {
         "train": str(train_path),
         "test": test_data.source if test_data else None,
         "rows": len(train_data),
         "class_counts": dict(sorted(train_data.class_counts.items())),
-        "fingerprint": fingerprint,
+        "test_split": test_path is None and test_data is not None,  # the test rows came from TRAIN
         "profile": asdict(DataProfile.of(train_data, test_data)),
     }
-    manifest = build_manifest(out, config, model, data, test_scores)
-    manifest["timings"]["total_s"] = round(time.monotonic() - started, 2)
-    left = math.inf if s.time_budget is None else s.time_budget - (time.monotonic() - started)
-    pages = {REPORT_HTML_FILE: render_html(manifest, board), MODEL_CARD_FILE: render_card(manifest)}
-    report = render_report(manifest, board)
-    save_bundle(out, model.model_, manifest, board, report, seconds_left=left, pages=pages)
-    return TrainOutcome(out, model, manifest, board)
+
+
+def out_of_fold_scores(model: AutoTextClassifier, data: TextDataset) -> dict[str, Any] | None:
+    """The saved model's scores on the rows validation scored, from the out-of-fold predictions
+    it was chosen on (``evaluate``'s figures); None when it left none."""
+    oof = model.oof_predictions_
+    if oof is None:
+        return None
+    return scores_of([data.labels[i] for i in oof.rows], oof.proba, oof.classes)
+
+
+def indicative_features(model: AutoTextClassifier, data: TextDataset, seed: int) -> dict[str, Any] | None:
+    """Each class's most indicative features, for the report and ``textauto explain --global``;
+    None for a model the explanations do not cover."""
+    try:
+        return features_record(class_features(model.model_, data.texts, data.labels, seed=seed))
+    except ExplainError:
+        return None
 
 
 def load_data(
@@ -242,4 +280,12 @@ def build_manifest(
         },
         "config": config.model_dump(mode="json"),
         "versions": library_versions(),
+        "reproduction": _reproduction(model),
     }
+
+
+def _reproduction(model: AutoTextClassifier) -> dict[str, Any]:
+    """What `textauto reproduce` rebuilds the model from, and the hash of its out-of-fold
+    predictions it checks a rerun's against."""
+    oof = model.oof_predictions_
+    return {"model": model.recipe_.to_dict(), "oof_predictions": None if oof is None else oof.to_dict()}

@@ -240,3 +240,20 @@ def test_a_bounded_pipeline_keeps_the_strings_of_its_first_texts_then_stops_grow
         parsed += [p for i in range(200, 400, 10) for p in parse_texts(texts[i : i + 10], "en", None)]
         assert len(nlp.vocab.strings) - before == kept
     assert parsed == expected
+
+
+def test_parsing_time_is_summed_over_the_processes_of_a_run(cache_dir):
+    use_disk_cache(cache_dir)
+    assert spacy_parse.parse_seconds() == 0.0
+    parse_texts(SAMPLES, "en", None)
+    own = spacy_parse.parse_seconds()
+    assert own > 0
+    ctx = multiprocessing.get_context("fork")
+    child = ctx.Process(target=parse_texts, args=(TEXTS[len(SAMPLES) :], "en", None))
+    child.start()
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    assert spacy_parse.parse_seconds() > own  # the child's parsing counts too
+    parse_texts(SAMPLES, "en", None)  # all known: nothing parsed, nothing added
+    with_child = spacy_parse.parse_seconds()
+    assert spacy_parse.parse_seconds() == with_child

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 import textauto
 from service import ServiceSettings, create_app
+from textauto.explain import explain_text
 
 MAX_TEXTS, MAX_CHARS, MAX_BODY = 8, 5_000, 64 * 1024
 
@@ -214,10 +215,69 @@ def test_metrics_count_requests_predictions_and_errors(client):
     assert "charged twice" not in client.get("/metrics").text  # never user text in labels
 
 
+def test_explain_answers_as_the_library_does(client, trained_bundle):
+    text = "I was charged twice for one order, please refund"
+    body = client.post("/v1/explain", json={"text": text, "top": 3}).json()
+    own = explain_text(textauto.load(trained_bundle).pipeline, text).to_dict(3)
+    assert body["predicted"] == own["predicted"] == body["explained"]
+    assert body["toward"] == own["toward"] and len(body["toward"]) <= 3
+    assert body["probability"] == pytest.approx(own["probability"])
+    assert body["model_version"] == client.get("/v1/model").json()["version"]
+    assert all(f["weight"] > 0 for f in body["toward"]) and all(f["weight"] < 0 for f in body["against"])
+
+
+def test_explain_another_class_or_an_unknown_one(client):
+    classes = client.get("/v1/model").json()["classes"]
+    r = client.post("/v1/explain", json={"text": "where is my parcel?", "class": classes[-1]})
+    assert r.status_code == 200 and r.json()["explained"] == classes[-1]
+    r = client.post("/v1/explain", json={"text": "x", "class": "nope"})
+    assert r.status_code == 422
+    assert (
+        r.json()["detail"] == f"class 'nope': not a class of this model; its classes are {', '.join(classes)}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({}, "text"),
+        ({"text": ["a", "list"]}, "text"),
+        ({"text": "x", "top": 0}, "top"),
+        ({"text": "x", "top": 101}, "top"),
+        ({"text": "x", "top": "3"}, "top"),
+        ({"text": "x", "class": 3}, "class"),
+        ({"text": "x", "why": 1}, "why"),
+    ],
+)
+def test_explain_bad_bodies_get_422_naming_the_field(client, body, where):
+    r = client.post("/v1/explain", json=body)
+    assert r.status_code == 422
+    assert any(where in map(str, e["loc"]) for e in r.json()["detail"]), r.json()
+
+
+def test_explain_has_the_limits_token_and_metrics_of_predict(client, trained_bundle):
+    r = client.post("/v1/explain", json={"text": "y" * (MAX_CHARS + 1)})
+    assert r.status_code == 413 and r.json()["detail"].startswith("texts[0] has 5001 characters")
+    for _ in range(2):
+        client.post("/v1/explain", json={"text": "the app crashes when I log in"})
+    requests = samples(client, "textauto_http_requests_total")
+    assert requests[(("method", "POST"), ("route", "/v1/explain"), ("status", "200"))] == 2
+    assert sum(samples(client, "textauto_explanations_total").values()) == 2
+    assert samples(client, "textauto_input_length_chars_count")[()] == 2
+    assert samples(client, "textauto_errors_total")[(("kind", "too_large"),)] == 1
+    with TestClient(create_app(ServiceSettings(model_dir=trained_bundle, api_token="s3cret"))) as guarded:
+        assert guarded.post("/v1/explain", json={"text": "refund"}).status_code == 401
+        ok = guarded.post("/v1/explain", json={"text": "refund"}, headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+
+
 def test_openapi_docs(client):
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
-    assert {"/v1/predict", "/v1/model", "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
+    assert {"/v1/predict", "/v1/explain", "/v1/model", "/healthz", "/readyz", "/metrics"} <= set(
+        spec["paths"]
+    )
+    assert spec["components"]["schemas"]["ExplainRequest"]["properties"]["text"]["maxLength"] == MAX_CHARS
 
 
 @pytest.mark.parametrize(

@@ -61,15 +61,15 @@ def test_every_generated_request_gets_a_documented_answer(served, mode):
             continue  # nothing to get wrong in a request without parameters
         fuzz(operation, mode, lambda case: case.call_and_validate(base_url=served, headers=AUTH))
         seen.add(operation.label)
-    assert "POST /v1/predict" in seen
+    assert {"POST /v1/predict", "POST /v1/explain"} <= seen
 
 
 def test_requests_without_the_token_are_refused_with_401_never_5xx(served):
     def check(case) -> None:
         response = case.call(base_url=served)
         assert response.status_code < 500
-        if case.path == "/v1/predict":
-            assert response.status_code == 401, response.text
+        assert response.status_code == 401, response.text
 
-    predict = [op for op in operations(served) if op.label == "POST /v1/predict"]
-    fuzz(predict[0], GenerationMode.POSITIVE, check)
+    for operation in operations(served):
+        if operation.label in ("POST /v1/predict", "POST /v1/explain"):
+            fuzz(operation, GenerationMode.POSITIVE, check)

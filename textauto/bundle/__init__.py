@@ -9,6 +9,8 @@ Layout of a bundle directory::
     report.md         a readable summary
     report.html       the search, the model and its scores as one page (not hashed: rebuilt
                       from the manifest and leaderboard by `textauto report`)
+    report.png        a screenshot of report.html in headless Chromium, written only by
+                      `textauto report --screenshot` (not hashed)
     MODEL_CARD.md     intended use, training data, metrics, limitations, how it was found
                       (not hashed either; rebuilt with report.html)
     study.db          the Optuna study (SQLite; absent when another storage was used)
@@ -29,6 +31,7 @@ from textauto.bundle.store import (
     MODEL_CARD_FILE,
     REPORT_FILE,
     REPORT_HTML_FILE,
+    REPORT_PNG_FILE,
     STUDY_FILE,
     Model,
     check_bundle,
@@ -52,6 +55,7 @@ __all__ = [
     "MODEL_FILE",
     "REPORT_FILE",
     "REPORT_HTML_FILE",
+    "REPORT_PNG_FILE",
     "STUDY_FILE",
     "TRUSTED_TYPES",
     "Model",

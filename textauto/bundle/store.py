@@ -7,6 +7,7 @@ import json
 import math
 import pickle
 import platform
+import time
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +26,7 @@ LEADERBOARD_FILE = "leaderboard.csv"
 REPORT_FILE = "report.md"
 # Not hashed: views of the manifest and leaderboard, which `textauto report` rebuilds at will.
 REPORT_HTML_FILE = "report.html"
+REPORT_PNG_FILE = "report.png"  # a screenshot of report.html: `textauto report --screenshot`
 MODEL_CARD_FILE = "MODEL_CARD.md"
 STUDY_FILE = "study.db"
 CACHE_DIR = "cache"
@@ -73,6 +75,35 @@ def _text_writer(text: str) -> Callable[[Path], None]:
     return lambda path: path.write_text(text, "utf-8")
 
 
+class _Written:
+    """The manifest as a bundle's files are written: the hashed files' hashes, and, fixed when
+    first read (after those files), the time saving took."""
+
+    def __init__(self, manifest: dict[str, Any], run_started: float | None) -> None:
+        self.manifest, self.run_started = manifest, run_started
+        self.started = time.monotonic()
+        self.hashes: dict[str, str] = {}
+        self.final: dict[str, Any] = {}
+
+    def hashed(self, name: str, write: Callable[[Path], Any]) -> Callable[[Path], None]:
+        def writer(path: Path) -> None:
+            write(path)
+            self.hashes[name] = file_sha256(path)
+
+        return writer
+
+    def complete(self) -> dict[str, Any]:
+        if not self.final:
+            timings = dict(self.manifest.get("timings") or {})
+            now = time.monotonic()
+            timings["saving_s"] = round(now - self.started, 2)
+            if self.run_started is not None:
+                timings["total_s"] = round(now - self.run_started, 2)
+            self.final.update(self.manifest, timings=timings, format=FORMAT_VERSION)
+            self.final.update(bundle_sha256=self.hashes[MODEL_FILE], files=dict(sorted(self.hashes.items())))
+        return self.final
+
+
 def save_bundle(
     out: Path,
     pipeline: Any,
@@ -80,35 +111,30 @@ def save_bundle(
     board: pd.DataFrame,
     report: str,
     seconds_left: float = math.inf,
-    pages: dict[str, str] | None = None,
-) -> None:
+    pages: dict[str, Callable[[dict[str, Any]], str]] | None = None,
+    run_started: float | None = None,
+) -> dict[str, Any]:
     """Write the bundle in one step (``files.write_files``); the model compressed unless that would
     take more than ``seconds_left`` (the rest of the time budget: a large ensemble is written as
-    it is, twice the size). A full disk is a ``BundleError`` and leaves ``out`` as it was."""
+    it is, twice the size). A full disk is a ``BundleError`` and leaves ``out`` as it was.
+
+    ``pages`` (unhashed) are rendered from the manifest as written, once the hashed files are:
+    its ``timings`` then hold ``saving_s`` and, given ``run_started`` (``time.monotonic()``),
+    the run's ``total_s``. Returns that manifest."""
     compress = raw_megabytes(pipeline) / COMPRESSED_MB_PER_S <= seconds_left
-    hashes: dict[str, str] = {}
+    written = _Written(manifest, run_started)
 
-    def hashed(name: str, write: Any) -> Any:
-        def writer(path: Path) -> None:
-            write(path)
-            hashes[name] = file_sha256(path)
-
-        return writer
+    def page(render: Callable[[dict[str, Any]], str]) -> Callable[[Path], None]:
+        return lambda path: path.write_text(render(written.complete()), "utf-8")
 
     def write_manifest(path: Path) -> None:
-        full = {
-            **manifest,
-            "format": FORMAT_VERSION,
-            "bundle_sha256": hashes[MODEL_FILE],
-            "files": dict(sorted(hashes.items())),
-        }
-        path.write_text(json.dumps(full, indent=2, default=_json_default) + "\n")
+        path.write_text(json.dumps(written.complete(), indent=2, default=_json_default) + "\n")
 
     writers = {
-        MODEL_FILE: hashed(MODEL_FILE, lambda p: dump_model(pipeline, p, compress)),
-        LEADERBOARD_FILE: hashed(LEADERBOARD_FILE, lambda p: board.to_csv(p, index=False)),
-        REPORT_FILE: hashed(REPORT_FILE, _text_writer(report)),
-        **{name: _text_writer(text) for name, text in (pages or {}).items()},  # not hashed
+        MODEL_FILE: written.hashed(MODEL_FILE, lambda p: dump_model(pipeline, p, compress)),
+        LEADERBOARD_FILE: written.hashed(LEADERBOARD_FILE, lambda p: board.to_csv(p, index=False)),
+        REPORT_FILE: written.hashed(REPORT_FILE, _text_writer(report)),
+        **{name: page(render) for name, render in (pages or {}).items()},  # not hashed
         MANIFEST_FILE: write_manifest,  # last: it lists the others' hashes
     }
     try:
@@ -118,6 +144,7 @@ def save_bundle(
             f"{out}: could not write the model bundle ({exc.strerror or exc}); "
             "nothing was changed there, the previous bundle (if any) is intact"
         ) from exc
+    return written.complete()
 
 
 def _json_default(value: Any) -> Any:

@@ -53,6 +53,7 @@ class Candidate:
     refit_seconds: float  # featurizer and classifier
     feature_key: str = ""  # members with the same key share one fitted featurizer
     feature_seconds: float = 0.0  # the featurizer's part of refit_seconds
+    share: float = 1.0  # of each fold's training rows the trial was validated on
 
 
 def makespan_with(c: Candidate, features: dict[str, float], classifiers: list[float], workers: int) -> float:

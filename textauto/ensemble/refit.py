@@ -8,11 +8,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from optuna.trial import FixedTrial, FrozenTrial
+from optuna.trial import FrozenTrial
 from sklearn.exceptions import ConvergenceWarning
 
 from textauto.components import BuildContext
@@ -21,14 +21,14 @@ from textauto.cost.clock import Clock
 from textauto.cost.refit import AFFORD_SLACK, RefitPrice
 from textauto.ensemble.classifier import EnsembleClassifier
 from textauto.ensemble.greedy import Candidate, fit_temperature
+from textauto.ensemble.recipe import OOFPredictions, Recipe, member_proba
 from textauto.ensemble.stacking import Combination, Combiner, choose_combination
-from textauto.inference import softmax
 from textauto.search.oof import OOFStore
 from textauto.search.records import TrialRecord
 from textauto.search.reserve import leading_trials, top_trials
 from textauto.search.run import SearchResult
 from textauto.search.workers import resolve_n_jobs
-from textauto.space.build import build_pipeline, featurizer_key
+from textauto.space.build import featurizer_key
 from textauto.validation.metrics import METRICS, Metric, SelectionCheck, bootstrap_se
 from textauto.validation.splits import ValidationPlan
 
@@ -44,6 +44,8 @@ class FinalModel:
     ensemble: dict[str, Any] | None
     check: SelectionCheck | None = None  # None when no combiner was scored on held-out folds
     standard_error: float | None = None  # of the best pipeline's score on the out-of-fold rows
+    recipe: Recipe | None = None  # what rebuilds ``estimator``
+    oof: OOFPredictions | None = None  # None when the winner left no out-of-fold scores
 
 
 def load_candidates(
@@ -61,12 +63,13 @@ def load_candidates(
             continue
         seen.add(key)
         temperature = fit_temperature(scores, y)
-        features, classifier = price.member(t.params, TrialRecord.from_trial(t).timings)
-        proba = softmax(scores / temperature)
+        record = TrialRecord.from_trial(t)
+        features, classifier = price.member(t.params, record.timings)
+        proba = member_proba(scores, temperature)
         out.append(
             Candidate(
                 t.number, dict(t.params), proba, temperature, features + classifier,
-                feature_key=featurizer_key(t.params), feature_seconds=features,
+                feature_key=featurizer_key(t.params), feature_seconds=features, share=record.share,
             )
         )  # fmt: skip
     return out
@@ -103,7 +106,7 @@ def affordable_best(
 
 
 @contextmanager
-def _capped_solvers() -> Iterator[None]:
+def capped_solvers() -> Iterator[None]:
     """Silence the convergence warnings of solvers stopped on purpose (the linear SVM's
     ``LINEAR_SVC_MAX_ITER`` passes): the search validated them as they stop."""
     with warnings.catch_warnings():
@@ -140,21 +143,25 @@ def fit_final(
     price = RefitPrice(plan.train_fraction, share, workers)
     candidates = _candidates(result, best, metric, store, y_oof, price, cfg.search.ensemble_size)
     if not candidates or candidates[0].number != best.number:
-        pipeline = build_pipeline(FixedTrial(best.params), cfg.space, replace(ctx, probability=True))
-        with _capped_solvers():
+        recipe = Recipe.pipeline(best.number, best.params)
+        pipeline = recipe.build(cfg.space, ctx)
+        with capped_solvers():
             pipeline.fit(X, y)
-        return FinalModel(pipeline, float(best.value), None)
+        return FinalModel(pipeline, float(best.value), None, recipe=recipe)
     rounds, seed = cfg.search.ensemble_size, cfg.search.seed
     combination = choose_combination(
         candidates, y_oof, classes, metric, rounds, clock.left(), workers, seed=seed
     )
-    ensemble = _ensemble_of(combination, cfg, ctx, workers)
-    with _capped_solvers():
+    recipe = Recipe.of(combination, workers)
+    ensemble = recipe.build(cfg.space, ctx)
+    with capped_solvers():
         ensemble.fit(X, y)
     score = float(best.value) if combination.kind == Combiner.SINGLE else combination.score
     check = SelectionCheck(metric, combination.in_sample, combination.score) if combination.scores else None
     se = bootstrap_se(metric, y_oof, candidates[0].proba, np.arange(len(classes)), seed)
-    return FinalModel(ensemble, score, _ensemble_info(combination, ensemble, price), check, se)
+    oof = OOFPredictions(plan.scored_rows, recipe.combine([c.proba for c in combination.members]), classes)
+    info = _ensemble_info(combination, ensemble, price)
+    return FinalModel(ensemble, score, info, check, se, recipe, oof)
 
 
 def _candidates(
@@ -171,22 +178,6 @@ def _candidates(
         return []
     others = [t for t in leading_trials(result.study, metric, MAX_CANDIDATES) if t.number != best.number]
     return load_candidates([best, *others] if rounds > 1 else [best], store, y_oof, price)
-
-
-def _ensemble_of(
-    combination: Combination, cfg: RunConfig, ctx: BuildContext, workers: int
-) -> EnsembleClassifier:
-    """The unfitted model of ``combination``; probabilities come from the temperatures."""
-    plain = replace(ctx, probability=False)
-    members, weights, stacker = combination.members, combination.weights, combination.stacker
-    return EnsembleClassifier(
-        [(f"trial-{c.number}", build_pipeline(FixedTrial(c.params), cfg.space, plain)) for c in members],
-        weights=[weights[c.number] for c in members],
-        temperatures=[c.temperature for c in members],
-        n_jobs=workers,
-        stack_coef=None if stacker is None else stacker.coef,
-        stack_intercept=None if stacker is None else stacker.intercept,
-    )
 
 
 def _ensemble_info(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from itertools import chain
 from typing import Any
 
@@ -243,6 +243,21 @@ class NgramTfidf(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         separator ends each segment and n-grams never cross one. Rows index ``docs``.
         """
         low, high = self.ngram_range
+        segment = self._segmenter()
+        texts: list[Any] = []
+        first = size = 0
+        for row, doc in enumerate(docs):
+            texts.append(segment(doc))
+            size += len(texts[-1])
+            if size >= BLOCK_SYMBOLS:
+                yield (*self._symbols(texts, first), low, high, self.analyzer == "char_wb")
+                texts, first, size = [], row + 1, 0
+        if texts:
+            yield (*self._symbols(texts, first), low, high, self.analyzer == "char_wb")
+
+    def _segmenter(self) -> Callable[[str], Any]:
+        """What turns a text into its segments: a token list ending in the separator's place
+        (word analyzer), or a string whose segments each end in ``_SEPARATOR`` (char, char_wb)."""
         stop = None
         if self.stop_words == "english":
             stop = ENGLISH_STOP_WORDS
@@ -250,27 +265,45 @@ class NgramTfidf(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             stop = frozenset(self.stop_words)
         pattern = re.compile(self.token_pattern)
         cues = None if self.negation_cues is None else frozenset(self.negation_cues)
-        texts: list[Any] = []
-        first = size = 0
-        for row, doc in enumerate(docs):
+
+        def segment(doc: str) -> Any:
             doc = self._preprocess(doc)
             if self.analyzer == "word":
                 tokens = pattern.findall(doc) if cues is None else _negated_tokens(doc, pattern, cues)
                 if stop is not None:  # a stop word goes, negated or not
                     tokens = [t for t in tokens if t.removeprefix(NEGATED) not in stop]
-                tokens.append("")  # the separator's place
-                texts.append(tokens)
-            elif self.analyzer == "char":
-                texts.append(_WHITE_SPACES.sub(" ", doc) + _SEPARATOR)
-            else:
-                words = _WHITE_SPACES.sub(" ", doc).split()
-                texts.append(f" {f' {_SEPARATOR} '.join(words)} {_SEPARATOR}" if words else "")
-            size += len(texts[-1])
-            if size >= BLOCK_SYMBOLS:
-                yield (*self._symbols(texts, first), low, high, self.analyzer == "char_wb")
-                texts, first, size = [], row + 1, 0
-        if texts:
-            yield (*self._symbols(texts, first), low, high, self.analyzer == "char_wb")
+                return [*tokens, ""]  # the separator's place
+            if self.analyzer == "char":
+                return _WHITE_SPACES.sub(" ", doc) + _SEPARATOR
+            words = _WHITE_SPACES.sub(" ", doc).split()
+            return f" {f' {_SEPARATOR} '.join(words)} {_SEPARATOR}" if words else ""
+
+        return segment
+
+    def terms(self, doc: str, columns: Container[int] | None = None) -> dict[int, str]:
+        """The columns of ``doc``'s n-grams (those in ``columns``, or all), each with its n-gram as
+        text (word n-grams joined by a space, as ``TfidfVectorizer`` names them): the names a
+        hashed vocabulary does not keep."""
+        check_is_fitted(self, "vocabulary_hashes_")
+        text = self._segmenter()(doc)
+        symbols, boundary, _ = self._symbols([text], 0)
+        starts_segment = np.r_[True, boundary[:-1]]
+        ends_segment = np.r_[boundary[1:], False]
+        low, high = self.ngram_range
+        positions = np.arange(len(symbols))
+        out: dict[int, str] = {}
+        for order in range(1, high + 1):
+            starts, hashes = window_hashes(symbols, boundary, positions, order, order, False)
+            if order < low:  # char_wb counts a segment shorter than ``low`` whole
+                end = starts + order - 1
+                whole = starts_segment[starts] & ends_segment[np.minimum(end, len(symbols) - 1)]
+                keep = whole if self.analyzer == "char_wb" else np.zeros(len(starts), dtype=bool)
+                starts, hashes = starts[keep], hashes[keep]
+            for start, column in zip(starts.tolist(), self._columns(hashes).tolist(), strict=True):
+                if column >= 0 and (columns is None or column in columns):
+                    piece = text[start : start + order]
+                    out.setdefault(column, " ".join(piece) if self.analyzer == "word" else piece)
+        return out
 
     def _symbols(self, texts: list[Any], first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Symbols, separator mask and row of each position, for ``texts`` from row ``first`` on."""

@@ -31,6 +31,10 @@ _INSERT = (
     f"INSERT OR IGNORE INTO {_TABLE} (pipeline, text_sha256, {', '.join(_FIELDS)}) "
     f"VALUES ({', '.join('?' * (len(_FIELDS) + 2))})"
 )
+# Seconds spaCy took, per batch written: the run's parsing time, summed over its processes.
+_SECONDS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS parse_seconds_v1 (pipeline TEXT NOT NULL, seconds REAL NOT NULL)"
+)
 _SELECT = f"SELECT text_sha256, {', '.join(_FIELDS)} FROM {_TABLE} WHERE pipeline = ? AND text_sha256 IN "
 
 # Connections opened before a fork: the child must neither use nor close them (closing could
@@ -69,7 +73,8 @@ class DiskCache:
             return {}
         return found
 
-    def write(self, key: str, parses: dict[str, Parse]) -> None:
+    def write(self, key: str, parses: dict[str, Parse], seconds: float = 0.0) -> None:
+        """Keep ``parses``, which spaCy took ``seconds`` to make."""
         conn = self._connection()
         if conn is None or not parses:
             return
@@ -78,6 +83,7 @@ class DiskCache:
             conn.execute("BEGIN IMMEDIATE")  # take the write lock now, waiting up to the timeout
             try:
                 conn.executemany(_INSERT, rows)
+                conn.execute("INSERT INTO parse_seconds_v1 VALUES (?, ?)", (key, seconds))
                 conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -85,6 +91,18 @@ class DiskCache:
                 raise
         except sqlite3.Error as exc:
             self._fail("write", exc)
+
+    def parse_seconds(self) -> float | None:
+        """Seconds spaCy took for every parse written here, by any process; None if unreadable."""
+        conn = self._connection()
+        if conn is None:
+            return None
+        try:
+            (total,) = conn.execute("SELECT COALESCE(SUM(seconds), 0) FROM parse_seconds_v1").fetchone()
+        except sqlite3.Error as exc:
+            self._fail("read", exc)
+            return None
+        return float(total)
 
     def close(self) -> None:
         """Close this process's connection; one inherited through a fork is left alone."""
@@ -113,6 +131,7 @@ class DiskCache:
             conn.execute("PRAGMA journal_mode=WAL")  # no WAL on some network file systems: fine
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
+            conn.execute(_SECONDS_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             if conn is not None:
                 conn.close()

@@ -27,6 +27,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -51,6 +52,7 @@ _MEMORY_TEXTS: int | None = None  # set by serve_parses; None: keep every parse 
 _POOL_SIZE = 1  # a search: threads refitting members wait and find each other's parses
 _VOCABULARY_STRINGS = 0  # set by bounded_parses: strings a bounded pipeline may keep
 BATCH_SIZE = 256
+_PARSE_SECONDS = [0.0]  # this process's, for when there is no disk layer
 DISK_CACHE_FILE = "spacy-parses.sqlite"
 
 
@@ -273,17 +275,31 @@ def _parse_missing(key: str, nlp: Any, missing: list[str], keep_strings: bool) -
         # A memory zone forgets the strings these texts add to the vocabulary, which otherwise
         # grows with every new word or number served.
         zone = contextlib.nullcontext() if keep_strings else nlp.memory_zone()
+        started = time.perf_counter()
         with zone:
             parsed = {
                 text: to_parse(doc)
                 for text, doc in zip(missing, nlp.pipe(missing, batch_size=BATCH_SIZE), strict=True)
             }
+        seconds = time.perf_counter() - started
+        _PARSE_SECONDS[0] += seconds
         if disk is not None:
             with _DISK_LOCK:
-                disk.write(key, parsed)
+                disk.write(key, parsed, seconds)
         new.update(parsed)
     _remember(key, new)
     return new
+
+
+def parse_seconds() -> float:
+    """Seconds spaCy has spent parsing: every process of the run's, from the disk layer when it
+    is on (and readable), else this process's."""
+    disk = _DISK
+    total = None
+    if disk is not None:
+        with _DISK_LOCK:
+            total = disk.parse_seconds()
+    return _PARSE_SECONDS[0] if total is None else total
 
 
 def cached_count(lang: str, model: str | None) -> int:

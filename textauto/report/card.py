@@ -62,7 +62,7 @@ def _metrics(m: dict[str, Any]) -> str:
 
 
 def weak_classes(test: dict[str, Any] | None) -> list[str]:
-    """Classes whose test F1 is well below the median class's."""
+    """Classes whose F1 (on a test set, or out of fold) is well below the median class's."""
     if not test:
         return []
     f1 = sorted(s["f1"] for s in test["per_class"].values())
@@ -72,9 +72,18 @@ def weak_classes(test: dict[str, Any] | None) -> list[str]:
 
 def _limitations(m: dict[str, Any]) -> str:
     lines = ["## Limitations\n"]
-    weak = weak_classes(m.get("test"))
-    if weak:
-        lines.append("- weaker classes on the test set: " + ", ".join(f"`{c}`" for c in weak))
+    for where, scores in (
+        ("the test set", m.get("test")),
+        ("validation", m["validation"].get("out_of_fold")),
+    ):
+        if weak := weak_classes(scores):
+            lines.append(f"- weaker classes on {where}: " + ", ".join(f"`{c}`" for c in weak))
+    features = m.get("class_features")
+    if features:
+        lines.append(
+            "- what it looks at: each class's most indicative features are in `report.html` and "
+            "`textauto explain MODEL_DIR --global`; check they are the words a person would use"
+        )
     profile = m["data"].get("profile")
     if profile:
         q = profile["length_quantiles"]

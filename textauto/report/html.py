@@ -29,7 +29,9 @@ SECTIONS = (
     ("convergence", "How the search converged"),
     ("importance", "What mattered: parameters, representations and classifiers"),
     ("model", "The saved model"),
+    ("validation", "On the validation rows, out of fold"),
     ("test", "On the test set"),
+    ("features", "What the model looks at"),
     ("reproduction", "Reproducing it"),
 )
 
@@ -41,6 +43,7 @@ th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.85em; }
 .note { color: #555; font-size: 0.9em; } figure { margin: 0.5em 0; }
+figure.class-features { display: inline-block; vertical-align: top; margin-right: 1em; }
 """
 
 
@@ -54,7 +57,9 @@ def render_html(manifest: dict[str, Any], board: pd.DataFrame) -> str:
         "convergence": convergence_section(manifest, board),
         "importance": _importances(manifest) + families_table(board, METRICS[manifest["metric"]].direction),
         "model": _model(manifest),
+        "validation": _validation(manifest),
         "test": _test(manifest),
+        "features": _features(manifest),
         "reproduction": _reproduction(manifest),
     }
     sections = [
@@ -129,18 +134,33 @@ def _space(m: dict[str, Any]) -> str:
             for param, spec in ranges.items():
                 rows.append({"component": part, "parameter": param, "searched over": _range(spec)})
     declared = pd.DataFrame(rows).drop_duplicates() if rows else pd.DataFrame(columns=["component"])
-    t = m["timings"]
     budget = [
         ("time budget (s)", m.get("time_budget") or "none"),
-        ("search and refit (s)", t.get("search_and_refit_s")),
-        ("refit (s)", t.get("refit_s")),
-        ("whole run (s)", t.get("total_s")),
+        *_stages(m["timings"]),
         ("trials", ", ".join(f"{state} {n}" for state, n in m["trials"].items() if n)),
     ]
     return (
         f"<p>Representations: {escape(', '.join(space['representations']))}. "
         f"Classifiers: {escape(', '.join(space['classifiers']))}.</p>" + facts(budget) + table(declared)
     )
+
+
+def _stages(t: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Seconds spent per stage, as recorded (bundles saved before a stage was timed lack it)."""
+    search = None
+    if t.get("search_and_refit_s") is not None and t.get("refit_s") is not None:
+        search = round(t["search_and_refit_s"] - t["refit_s"], 2)
+    stages = [
+        ("loading: start-up, reading and checking the data (s)", t.get("loading_s")),
+        ("search (s)", search),
+        ("... of which spaCy parsing, summed over processes (s)", t.get("spacy_parsing_s")),
+        ("refit of the saved model (s)", t.get("refit_s")),
+        ("scoring the test set (s)", t.get("test_scoring_s")),
+        ("report: importances, scores out of fold, class features (s)", t.get("report_s")),
+        ("saving the bundle (s)", t.get("saving_s")),
+        ("whole run (s)", t.get("total_s")),
+    ]
+    return [(name, value) for name, value in stages if value is not None]
 
 
 def _range(spec: Any) -> str:
@@ -213,30 +233,67 @@ def _model(m: dict[str, Any]) -> str:
     )
 
 
+def _validation(m: dict[str, Any]) -> str:
+    scores = m["validation"].get("out_of_fold")
+    if not scores:
+        return (
+            "<p>Not recorded: the saved model left no out-of-fold predictions (a single pipeline "
+            "refit with its own calibration, or a bundle saved by an older textauto).</p>"
+        )
+    note = (
+        f"<p>The saved model's predictions for the {scores['n']} rows validation scored, each by "
+        "models that never trained on it: what the model was chosen on.</p>"
+    )
+    return note + _scores(scores, [("validation", m["validation"]["method"])])
+
+
 def _test(m: dict[str, Any]) -> str:
     test = m.get("test")
     if not test:
         return "<p>No test set was given.</p>"
+    return _scores(test, [("test file", m["data"].get("test"))])
+
+
+def _scores(scores: dict[str, Any], where: list[tuple[str, Any]]) -> str:
+    """Summary figures, per-class precision/recall/F1, the confusion heat map and reliability."""
     per_class = pd.DataFrame(
         [
             {"class": c, **{k: s[k] for k in ("precision", "recall", "f1", "support")}}
-            for c, s in test["per_class"].items()
+            for c, s in scores["per_class"].items()
         ]
     )
-    weak = weak_classes(test)
-    matrix = test["confusion_matrix"]
+    weak = weak_classes(scores)
+    matrix = scores["confusion_matrix"]
     summary = [
-        (k, test[k]) for k in ("n", "accuracy", "macro_f1", "weighted_f1", "balanced_accuracy") if k in test
+        (k, scores[k])
+        for k in ("n", "accuracy", "macro_f1", "weighted_f1", "balanced_accuracy")
+        if k in scores
     ]
     weak_note = f"<p>Weakest classes by F1: {escape(', '.join(map(str, weak)))}.</p>" if weak else ""
     heat = svg.heatmap(matrix["labels"], matrix["labels"], matrix["matrix"])
-    reliability = _reliability(test.get("calibration"))
+    reliability = _reliability(scores.get("calibration"))
+    return facts([*where, *summary]) + weak_note + table(per_class) + f"<figure>{heat}</figure>" + reliability
+
+
+def _features(m: dict[str, Any]) -> str:
+    """Each class's most indicative features, as ``textauto explain --global`` lists them."""
+    record = m.get("class_features")
+    if not record:
+        return "<p>Not recorded for this model (saved by an older textauto, or not explainable).</p>"
+    charts = []
+    for cls, rows in record.items():
+        labels = [
+            f"{r['source']}: {r['term'] if r['term'] == r['term'].strip() else repr(r['term'])}" for r in rows
+        ]
+        chart = svg.bars(labels, [float(r["weight"]) for r in rows], x_label=f"toward {cls}", width=460)
+        charts.append(
+            f'<figure class="class-features"><figcaption>{escape(str(cls))}</figcaption>{chart}</figure>'
+        )
     return (
-        facts([("test file", m["data"].get("test")), *summary])
-        + weak_note
-        + table(per_class)
-        + f"<figure>{heat}</figure>"
-        + reliability
+        "<p>For each class, the features with the largest mean part in the model's centered "
+        "log-probability of that class, over up to 100 of its training rows "
+        "(<code>textauto explain MODEL_DIR --global</code>; one text: <code>textauto explain "
+        'MODEL_DIR "some text"</code>).</p>' + "".join(charts)
     )
 
 

@@ -47,7 +47,8 @@ def _summary(m: dict[str, Any]) -> list[str]:
         *_validation(m),
         f"- language: {_language(m)}",
         "- trials: " + ", ".join(f"{k} {v}" for k, v in m["trials"].items() if v),
-        f"- seed: {m['seed']}; time budget: {m['time_budget']} s; took {m['timings']['total_s']} s",
+        f"- seed: {m['seed']}; time budget: {m['time_budget']} s; search and refit took "
+        f"{m['timings']['search_and_refit_s']} s (every stage's time: manifest.json, report.html)",
         "",
         "## Best pipeline",
         "",

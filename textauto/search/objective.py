@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FixedTrial, TrialState
 from sklearn.base import clone
 
 from textauto.components import BuildContext
@@ -137,6 +137,13 @@ class Objective:
         except Exception as exc:
             record_trial(trial, error=f"{type(exc).__name__}: {exc}"[:500])
             raise
+
+    def replay(self, trial: FixedTrial, share: float = 1.0) -> float:
+        """Validate a recorded trial (``FixedTrial(params, number)``) again as the search did, on
+        ``share`` of each fold's training rows (its fidelity): its score, and its out-of-fold
+        scores in ``oof``. No limits but ``self.limits``' apply."""
+        pipeline = build_pipeline(trial, self.space, self.ctx)
+        return self._validate(trial, pipeline, Fidelity(share, self.plan.train_fraction))
 
     def _skip(self, trial: optuna.Trial, why: str) -> None:
         record_trial(trial, stopped=why)
