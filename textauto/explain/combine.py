@@ -11,6 +11,7 @@ first-order terms of ``log p`` itself, they do not vanish where a member is conf
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from textauto.ensemble.classifier import EnsembleClassifier
 from textauto.exceptions import ExplainError
 from textauto.explain.layout import Layout
-from textauto.explain.members import MemberTerms, member_terms
+from textauto.explain.members import Linear, MemberTerms, class_weights, member_terms
 from textauto.inference import Memo, featurize, lean
 
 
@@ -34,12 +35,16 @@ class Member:
     mix: np.ndarray
     layout: Layout
 
+    @cached_property
+    def weights(self) -> Linear | None:
+        return class_weights(self.pipeline[-1])
+
     def terms(self, texts: np.ndarray, memo: Memo | None = None) -> MemberTerms:
         """Contributions on ``texts`` (an object array); members sharing a featurizer and a
         ``memo`` featurize them once."""
         with lean():
             clf, X = featurize(self.pipeline, texts, {} if memo is None else memo)
-            return member_terms(clf, X)
+            return member_terms(clf, X, self.weights)
 
     @property
     def trees(self) -> bool:

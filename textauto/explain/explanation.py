@@ -19,6 +19,7 @@ from textauto.inference import Memo, predict_proba
 DEFAULT_TOP = 10
 # Training rows per class whose contributions are averaged into a class's indicative features.
 ROWS_PER_CLASS = 100
+CHARS_PER_CLASS = 100_000  # and at most this much text: a hundred newsgroup posts took 5 s
 # Of those, for a tree ensemble: its contributions (TreeSHAP) cost ~7 ms a row for 300 trees.
 TREE_ROWS_PER_CLASS = 20
 # Each member's strongest columns named before members are summed by feature (names cost a
@@ -144,14 +145,17 @@ def class_features(
     model: Any, texts: Sequence[str], labels: Sequence[Any], top: int = DEFAULT_TOP, seed: int = 0
 ) -> dict[str, list[Contribution]]:
     """Each class's most indicative features: their mean part in the class's centered
-    log-probability over (up to ``ROWS_PER_CLASS``) training rows of that class."""
+    log-probability over training rows of that class (up to ``ROWS_PER_CLASS`` of them and
+    ``CHARS_PER_CLASS`` characters)."""
     members = members_of(model)
     labels = np.asarray([str(v) for v in labels], dtype=object)
     rng = np.random.default_rng(seed)
     out = {}
     for c, cls in enumerate(model.classes_):
         rows = np.flatnonzero(labels == str(cls))
-        rows = rng.choice(rows, ROWS_PER_CLASS, replace=False) if len(rows) > ROWS_PER_CLASS else rows
+        rows = rng.permutation(rows)[:ROWS_PER_CLASS]
+        lengths = np.cumsum([len(texts[i]) for i in rows])
+        rows = rows[: max(1, int(np.searchsorted(lengths, CHARS_PER_CLASS)))]
         sample = np.asarray([texts[i] for i in rows], dtype=object)
         weights: dict[Feature, float] = defaultdict(float)
         memo: Memo = {}

@@ -71,6 +71,7 @@ class Linear:
     intercept: np.ndarray
     presence: bool = False  # features enter as 1 where non-zero (NB-SVM's binarize)
     kind: str = "linear"
+    margin: bool = False  # one binary decision score, for class 1, as row 1 beside zeros
 
 
 def linear_form(clf: Any) -> Linear | None:
@@ -99,21 +100,31 @@ def linear_form(clf: Any) -> Linear | None:
     return None
 
 
-def member_terms(clf: Any, X: Any) -> MemberTerms:
-    """Every feature's contribution to ``clf``'s class scores on the rows of ``X``."""
+def class_weights(clf: Any) -> Linear | None:
+    """``linear_form`` in float64 with a row per class (a margin's class 0 all zero), or None."""
+    form = linear_form(clf)
+    if form is None:
+        return None
+    weights = np.asarray(form.weights, dtype=np.float64)
+    intercept = np.asarray(form.intercept, dtype=np.float64)
+    margin = len(weights) == 1 and len(clf.classes_) == 2
+    if margin:  # class 0 scores 0
+        weights, intercept = np.vstack([np.zeros_like(weights), weights]), np.r_[0.0, intercept]
+    return Linear(weights, intercept, form.presence, form.kind, margin)
+
+
+def member_terms(clf: Any, X: Any, weights: Linear | None = None) -> MemberTerms:
+    """Every feature's contribution to ``clf``'s class scores on the rows of ``X``; ``weights``:
+    its ``class_weights`` when already known (a large vocabulary's take a while to convert)."""
     X = sp.csr_matrix(X, dtype=np.float64)
     n_classes = len(clf.classes_)
-    form = linear_form(clf)
+    form = weights if weights is not None else class_weights(clf)
     if form is not None:
         if form.presence:
             X = X.copy()
             X.data = (X.data > 0).astype(np.float64)
-        weights = np.asarray(form.weights, dtype=np.float64)
-        bias = np.tile(np.asarray(form.intercept, dtype=np.float64), (X.shape[0], 1))
-        margin = len(weights) == 1 and n_classes == 2
-        if margin:  # class 0 scores 0
-            weights, bias = np.vstack([np.zeros_like(weights), weights]), np.column_stack([0 * bias, bias])
-        return MemberTerms(bias, margin, form.kind, features=X, weights=weights)
+        bias = np.tile(form.intercept, (X.shape[0], 1))
+        return MemberTerms(bias, form.margin, form.kind, features=X, weights=form.weights)
     if hasattr(clf, "booster_"):  # LightGBM: contributions to its raw scores, then the bias column
         parts = clf.predict(X, pred_contrib=True)
         parts = [sp.csr_matrix(p) for p in (parts if isinstance(parts, list) else [parts])]

@@ -86,7 +86,7 @@ def baseline(done: pd.DataFrame) -> list[svg.Reference]:
 
 
 def _unscored(trials: pd.DataFrame) -> dict[str, list[tuple[float, str]]]:
-    note = trials["note"].fillna("").astype(str)
+    note = trials["note"].astype(object).fillna("").astype(str)  # all empty: read as floats
     skipped = (trials["state"] == "pruned") & note.str.startswith("skipped")
     rows = {
         "pruned": trials[(trials["state"] == "pruned") & ~skipped],
