@@ -222,6 +222,9 @@ def test_the_page_scores_the_model_out_of_fold_and_names_what_each_class_looks_a
     validation = page[page.index('<section id="validation">') : page.index('<section id="test">')]
     assert f"<td>{oof['n']}</td>" in validation or f'<td class="num">{oof["n"]}</td>' in validation
     assert validation.count("<svg") == 2  # the confusion heat map and the reliability curve
+    reproduction = page[page.index('<section id="reproduction">') :]
+    assert manifest["reproduction"]["oof_predictions"]["sha256"] in reproduction
+    assert "textauto reproduce MODEL_DIR --data" in reproduction
     features = page[page.index('<section id="features">') : page.index('<section id="reproduction">')]
     assert features.count('<figure class="class-features">') == len(manifest["classes"])
     for cls, rows in manifest["class_features"].items():

@@ -160,8 +160,8 @@ def class_features(
         weights: dict[Feature, float] = defaultdict(float)
         memo: Memo = {}
         for member in members if len(sample) else []:
-            rows = sample[:TREE_ROWS_PER_CLASS] if member.trees else sample
-            for feature, weight in _strongest(member, member.terms(rows, memo), c, rows, top).items():
+            seen = sample[:TREE_ROWS_PER_CLASS] if member.trees else sample
+            for feature, weight in _strongest(member, member.terms(seen, memo), c, seen, top).items():
                 weights[feature] += weight
         out[str(cls)] = _ranked(weights)[:top]
     return out

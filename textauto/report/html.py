@@ -318,10 +318,22 @@ def _reliability(calibration: dict[str, Any] | None) -> str:
 
 
 def _reproduction(m: dict[str, Any]) -> str:
+    oof = (m.get("reproduction") or {}).get("oof_predictions")
     pairs = [
         ("seed", m["seed"]),
         ("data fingerprint", m["data"]["fingerprint"]),
+        ("out-of-fold predictions (SHA-256)", f"{oof['sha256']} ({oof['rows']} rows)" if oof else None),
         *[(f"{name} version", version) for name, version in m.get("versions", {}).items()],
     ]
     config = escape(json.dumps(m["config"], indent=2, sort_keys=True))
-    return facts(pairs) + f"<details><summary>The run's configuration</summary><pre>{config}</pre></details>"
+    rerun = (
+        "<p>To refit this model on its training file and check that it predicts the same: "
+        f"<code>textauto reproduce MODEL_DIR --data {escape(str(m['data']['train']))}</code>.</p>"
+        if m.get("reproduction")
+        else ""
+    )
+    return (
+        rerun
+        + facts([(k, v) for k, v in pairs if v is not None])
+        + f"<details><summary>The run's configuration</summary><pre>{config}</pre></details>"
+    )
