@@ -88,6 +88,10 @@ class ServiceMetrics:
         self.predictions = Counter(
             "textauto_predictions_total", "Predicted labels by class.", ["label"], registry=r
         )
+        self.explain_latency = Histogram(
+            "textauto_explain_duration_seconds", "Time the model takes to explain one text.",
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
         self.explanations = Counter(
             "textauto_explanations_total",
             "Explanations answered, by the class explained.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 from service.schemas import ClassScore, ExplainResponse, ModelInfo, Prediction
 from textauto.bundle import load
 from textauto.explain import explain_text
+from textauto.explain.combine import Member, members_of
 
 
 class Predictor:
@@ -25,6 +27,8 @@ class Predictor:
         self.bundle_hash = str(m.get("bundle_sha256", ""))
         self.version = self.bundle_hash[:12] or "unknown"
         self.name = str(m.get("name", Path(model_dir).name))
+        self._members: list[Member] | None = None
+        self._members_lock = threading.Lock()
 
     def info(self) -> ModelInfo:
         m = self.model.manifest
@@ -68,8 +72,16 @@ class Predictor:
 
     def explain(self, text: str, class_name: str | None, top: int) -> ExplainResponse:
         """Why the model predicts what it does for ``text`` (``textauto explain``'s answer)."""
-        e = explain_text(self.model.pipeline, text, class_name)
+        e = explain_text(self.model.pipeline, text, class_name, members=self.members())
         return ExplainResponse(model_version=self.version, **e.to_dict(top))
+
+    def members(self) -> list[Member]:
+        """The model's members as explanations read them, made once: their weights in float64
+        and vocabularies take a while to build for a large model."""
+        with self._members_lock:
+            if self._members is None:
+                self._members = members_of(self.model.pipeline)
+            return self._members
 
     def predict(self, texts: Sequence[str], top_k: int | None, probabilities: bool) -> list[Prediction]:
         """Predictions in input order."""

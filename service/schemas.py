@@ -35,7 +35,7 @@ class PredictRequest(BaseModel):
 class ExplainRequest(BaseModel):
     """Refused, not coerced, as ``PredictRequest``."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")
 
     text: StrictStr = Field(description="The text to explain.")
     top: FeatureCount = Field(default=10, description="Features to list each way.")

@@ -16,6 +16,7 @@ from textauto.components import BuildContext
 from textauto.ensemble.classifier import EnsembleClassifier
 from textauto.exceptions import ExplainError
 from textauto.explain import class_features, explain_text
+from textauto.explain.layout import ABSENT
 from textauto.space.build import CHAR_DEFAULTS, LIGHTGBM_DEFAULTS, WORD_DEFAULTS, build_pipeline
 from textauto.space.config import SpaceConfig
 
@@ -117,6 +118,14 @@ def test_class_features_name_each_class_s_own_vocabulary(frame):
     assert all(c.weight > 0 for cs in top.values() for c in cs)
 
 
+def test_class_features_of_trees_name_the_n_grams_a_class_holds(frame):
+    pipeline = fitted("lightgbm", frame.text.tolist(), frame.label.tolist(), "word")
+    top = class_features(pipeline, frame.text.tolist(), frame.label.tolist(), top=10)
+    billing = [c.feature.term for c in top["billing"]]
+    assert sum(term != ABSENT for term in billing) >= 8, billing
+    assert set(billing) & {"invoice", "charged", "refund", "payment", "card", "billing"}, billing
+
+
 def test_an_unknown_class_is_named_with_the_classes(frame):
     pipeline = fitted("ridge", frame.text.tolist(), frame.label.tolist(), "word")
     with pytest.raises(ExplainError, match=r"'nope': not a class of this model; its classes are account, "):
@@ -174,7 +183,7 @@ def test_explain_prints_an_exact_decision_as_a_sum(invoke, trained_bundle):
     [
         ([], "give a TEXT to explain, or --global"),
         (["some text", "--global"], "give a TEXT to explain, or --global"),
-        (["some text", "--class", "nope"], "--class 'nope': not a class of this model"),
+        (["some text", "--class", "nope"], "class 'nope': not a class of this model"),
     ],
 )
 def test_explain_usage_errors_name_the_problem(invoke, trained_bundle, args, message):

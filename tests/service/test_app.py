@@ -247,6 +247,7 @@ def test_explain_another_class_or_an_unknown_one(client):
         ({"text": "x", "top": "3"}, "top"),
         ({"text": "x", "class": 3}, "class"),
         ({"text": "x", "why": 1}, "why"),
+        ({"text": "x", "class_name": "billing"}, "class_name"),  # the field is "class"
     ],
 )
 def test_explain_bad_bodies_get_422_naming_the_field(client, body, where):
@@ -257,12 +258,14 @@ def test_explain_bad_bodies_get_422_naming_the_field(client, body, where):
 
 def test_explain_has_the_limits_token_and_metrics_of_predict(client, trained_bundle):
     r = client.post("/v1/explain", json={"text": "y" * (MAX_CHARS + 1)})
-    assert r.status_code == 413 and r.json()["detail"].startswith("texts[0] has 5001 characters")
+    assert r.status_code == 413 and r.json()["detail"] == f"text has 5001 characters; at most {MAX_CHARS}"
     for _ in range(2):
         client.post("/v1/explain", json={"text": "the app crashes when I log in"})
     requests = samples(client, "textauto_http_requests_total")
     assert requests[(("method", "POST"), ("route", "/v1/explain"), ("status", "200"))] == 2
     assert sum(samples(client, "textauto_explanations_total").values()) == 2
+    assert samples(client, "textauto_explain_duration_seconds_count")[()] == 2
+    assert samples(client, "textauto_inference_duration_seconds_count")[()] == 0  # predict's own
     assert samples(client, "textauto_input_length_chars_count")[()] == 2
     assert samples(client, "textauto_errors_total")[(("kind", "too_large"),)] == 1
     with TestClient(create_app(ServiceSettings(model_dir=trained_bundle, api_token="s3cret"))) as guarded:

@@ -94,12 +94,13 @@ class _Written:
 
     def complete(self) -> dict[str, Any]:
         if not self.final:
-            timings = dict(self.manifest.get("timings") or {})
-            now = time.monotonic()
-            timings["saving_s"] = round(now - self.started, 2)
-            if self.run_started is not None:
+            self.final.update(self.manifest, format=FORMAT_VERSION)
+            if self.run_started is not None:  # a run's bundle (not one converted)
+                now = time.monotonic()
+                timings = dict(self.manifest.get("timings") or {})
+                timings["saving_s"] = round(now - self.started, 2)
                 timings["total_s"] = round(now - self.run_started, 2)
-            self.final.update(self.manifest, timings=timings, format=FORMAT_VERSION)
+                self.final["timings"] = timings
             self.final.update(bundle_sha256=self.hashes[MODEL_FILE], files=dict(sorted(self.hashes.items())))
         return self.final
 
@@ -119,10 +120,10 @@ def save_bundle(
     it is, twice the size). A full disk is a ``BundleError`` and leaves ``out`` as it was.
 
     ``pages`` (unhashed) are rendered from the manifest as written, once the hashed files are:
-    its ``timings`` then hold ``saving_s`` and, given ``run_started`` (``time.monotonic()``),
-    the run's ``total_s``. Returns that manifest."""
-    compress = raw_megabytes(pipeline) / COMPRESSED_MB_PER_S <= seconds_left
+    given ``run_started`` (the run's ``time.monotonic()``), its ``timings`` then hold
+    ``saving_s`` and the run's ``total_s``. Returns that manifest."""
     written = _Written(manifest, run_started)
+    compress = raw_megabytes(pipeline) / COMPRESSED_MB_PER_S <= seconds_left
 
     def page(render: Callable[[dict[str, Any]], str]) -> Callable[[Path], None]:
         return lambda path: path.write_text(render(written.complete()), "utf-8")

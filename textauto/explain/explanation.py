@@ -17,10 +17,10 @@ from textauto.explain.members import MemberTerms
 from textauto.inference import Memo, predict_proba
 
 DEFAULT_TOP = 10
-# Training rows per class whose contributions are averaged into a class's indicative features.
+# Training rows per class, and text, whose parts are averaged; fewer for a tree ensemble, whose
+# parts (TreeSHAP) cost most (docs/design.md, "Explanations").
 ROWS_PER_CLASS = 100
-CHARS_PER_CLASS = 100_000  # and at most this much text: a hundred newsgroup posts took 5 s
-# Of those, for a tree ensemble: its contributions (TreeSHAP) cost ~7 ms a row for 300 trees.
+CHARS_PER_CLASS = 100_000
 TREE_ROWS_PER_CLASS = 20
 # Each member's strongest columns named before members are summed by feature (names cost a
 # pass over texts; the features summed across members come from these).
@@ -84,15 +84,18 @@ def class_index(classes: Sequence[Any], name: str | None, default: int) -> int:
         return default
     names = [str(c) for c in classes]
     if name not in names:
-        raise ExplainError(f"--class {name!r}: not a class of this model; its classes are {', '.join(names)}")
+        raise ExplainError(f"class {name!r}: not a class of this model; its classes are {', '.join(names)}")
     return names.index(name)
 
 
-def explain_text(model: Any, text: str, class_name: str | None = None) -> Explanation:
-    """How each feature of ``text`` pushed ``model`` (a pipeline or an ensemble of them)."""
+def explain_text(
+    model: Any, text: str, class_name: str | None = None, members: list[Member] | None = None
+) -> Explanation:
+    """How each feature of ``text`` pushed ``model`` (a pipeline or an ensemble of them);
+    ``members``: ``members_of(model)`` when the caller keeps them (a service)."""
     if not isinstance(text, str):
         raise ExplainError(f"expected a text, got {type(text).__name__}")
-    members = members_of(model)
+    members = members if members is not None else members_of(model)
     proba = predict_proba(model, np.asarray([text], dtype=object))[0]
     classes = model.classes_
     c = class_index(classes, class_name, int(proba.argmax()))
@@ -183,4 +186,7 @@ def _strongest(
         if holders.indptr[j + 1] > holders.indptr[j]
     }
     names = member.layout.names(sample[sorted(rows)].tolist(), columns[best].tolist())
-    return {names[int(column)]: float(mean) for column, mean in zip(columns[best], means[best], strict=True)}
+    out: dict[Feature, float] = defaultdict(float)
+    for column, mean in zip(columns[best], means[best], strict=True):
+        out[names[int(column)]] += float(mean)
+    return out

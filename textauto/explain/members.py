@@ -53,10 +53,10 @@ class MemberTerms:
             columns = np.unique(X.indices)
             totals = np.bincount(X.indices, weights=X.data, minlength=X.shape[1])[columns]
             return columns, totals / X.shape[0] * (np.asarray(a) @ self.weights[:, columns]), X
-        parts = self.combine(a)
+        parts = self.combine(a)  # a tree's parts: non-zero for n-grams absent from a row, too
         columns = np.unique(parts.indices)
         totals = np.bincount(parts.indices, weights=parts.data, minlength=parts.shape[1])[columns]
-        return columns, totals / parts.shape[0], parts
+        return columns, totals / parts.shape[0], parts if self.features is None else self.features
 
     def score(self, a: np.ndarray) -> np.ndarray:
         """``sum_k a[k] * score_k`` of each row: the bias's part plus every contribution."""
@@ -136,5 +136,5 @@ def member_terms(clf: Any, X: Any, weights: Linear | None = None) -> MemberTerms
                 [sp.csr_matrix(per_class[0].shape), *per_class],
                 np.column_stack([0 * bias, bias]),
             )
-        return MemberTerms(bias, margin, "lightgbm", per_class=per_class)
+        return MemberTerms(bias, margin, "lightgbm", features=X, per_class=per_class)
     raise ExplainError(f"cannot explain a {type(clf).__name__}: not a linear model, naive Bayes or LightGBM")

@@ -241,8 +241,10 @@ def _validation(m: dict[str, Any]) -> str:
             "refit with its own calibration, or a bundle saved by an older textauto).</p>"
         )
     note = (
-        f"<p>The saved model's predictions for the {scores['n']} rows validation scored, each by "
-        "models that never trained on it: what the model was chosen on.</p>"
+        f"<p>The saved model's predictions for the {scores['n']} rows validation scored: each "
+        "pipeline's scores come from models that never trained on the row. An ensemble's weights "
+        "or stacker were fitted on these same rows, so for an ensemble these figures flatter it "
+        "a little; its held-out score above does not.</p>"
     )
     return note + _scores(scores, [("validation", m["validation"]["method"])])
 
@@ -291,7 +293,8 @@ def _features(m: dict[str, Any]) -> str:
         )
     return (
         "<p>For each class, the features with the largest mean part in the model's centered "
-        "log-probability of that class, over up to 100 of its training rows "
+        "score of that class (an ensemble's: its members' centered log-probabilities, combined), "
+        "over a sample of its training rows "
         "(<code>textauto explain MODEL_DIR --global</code>; one text: <code>textauto explain "
         'MODEL_DIR "some text"</code>).</p>' + "".join(charts)
     )
