@@ -10,13 +10,17 @@ from textauto.bundle import Model, load
 from textauto.config import RunConfig, build_config
 from textauto.estimator import AutoTextClassifier
 from textauto.exceptions import (
+    BrowserError,
     BundleError,
     ConfigError,
     DataError,
     DataWarning,
+    ExplainError,
     SearchError,
     TextAutoError,
 )
+from textauto.explain import class_features, explain_text
+from textauto.reproduce import reproduce
 
 try:
     __version__ = version("textauto")
@@ -25,15 +29,20 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "AutoTextClassifier",
+    "BrowserError",
     "BundleError",
     "ConfigError",
     "DataError",
     "DataWarning",
+    "ExplainError",
     "Model",
     "RunConfig",
     "SearchError",
     "TextAutoError",
     "__version__",
     "build_config",
+    "class_features",
+    "explain_text",
     "load",
+    "reproduce",
 ]
