@@ -19,8 +19,9 @@ from textauto.exceptions import (
     SearchError,
     TextAutoError,
 )
+
+# (not `reproduce`: a function by that name here would hide the module textauto.reproduce)
 from textauto.explain import class_features, explain_text
-from textauto.reproduce import reproduce
 
 try:
     __version__ = version("textauto")
@@ -44,5 +45,4 @@ __all__ = [
     "class_features",
     "explain_text",
     "load",
-    "reproduce",
 ]
