@@ -111,9 +111,7 @@ def explain_text(
     weights: dict[Feature, float] = defaultdict(float)
     for member, t in zip(members, terms, strict=True):
         row = member.class_terms(t, c)
-        names = member.layout.names([text], row.indices)
-        for column, value in zip(row.indices, row.data, strict=True):
-            weights[names[column]] += float(value)
+        _add_by_name(weights, member.layout.names([text], row.indices), row.indices, row.data)
     return Explanation(contributions=_ranked(weights), exact=False, kind="centered log-probability", **common)
 
 
@@ -126,10 +124,8 @@ def _exact(member: Member, terms: MemberTerms, text: str, c: int, common: dict[s
     else:
         a[c] = 1.0
     row = terms.combine(a)
-    names = member.layout.names([text], row.indices)
     weights: dict[Feature, float] = defaultdict(float)
-    for column, value in zip(row.indices, row.data, strict=True):
-        weights[names[column]] += float(value)
+    _add_by_name(weights, member.layout.names([text], row.indices), row.indices, row.data)
     return Explanation(
         contributions=_ranked(weights),
         exact=True,
@@ -138,6 +134,15 @@ def _exact(member: Member, terms: MemberTerms, text: str, c: int, common: dict[s
         intercept=float(terms.bias[0] @ a),
         **common,
     )
+
+
+def _add_by_name(
+    weights: dict[Feature, float], names: dict[int, Feature], columns: np.ndarray, values: np.ndarray
+) -> None:
+    """Add each column's value to its feature's weight: columns can share a name (a tree's
+    absent n-grams; one term in several members)."""
+    for column, value in zip(columns.tolist(), values.tolist(), strict=True):
+        weights[names[column]] += value
 
 
 def _ranked(weights: dict[Feature, float]) -> list[Contribution]:
@@ -187,6 +192,5 @@ def _strongest(
     }
     names = member.layout.names(sample[sorted(rows)].tolist(), columns[best].tolist())
     out: dict[Feature, float] = defaultdict(float)
-    for column, mean in zip(columns[best], means[best], strict=True):
-        out[names[int(column)]] += float(mean)
+    _add_by_name(out, names, columns[best], means[best])
     return out
