@@ -16,6 +16,7 @@ from textauto.ensemble.stacking import (
     choose_combination,
     diverse_members,
     fit_stacker,
+    prefer_average,
     settle_ties,
     stack_features,
 )
@@ -139,6 +140,28 @@ def test_ties_are_read_in_the_metric_s_direction():
     assert settle_ties(SINGLE, held, log_loss) == SINGLE  # the stack's loss is clearly higher
     held[STACK] = _held([0.30, 0.30, 0.30, 0.31, 0.29])
     assert settle_ties(SINGLE, held, log_loss) == STACK
+
+
+def test_a_stack_ahead_of_the_average_only_within_the_noise_gives_way_to_it():
+    accuracy = METRICS["accuracy"]
+    average = _held([0.820, 0.812, 0.831, 0.808, 0.825])
+    close = {AVERAGE: average, STACK: _held([0.830, 0.804, 0.837, 0.804, 0.831])}  # +0.002, noisy
+    assert prefer_average(STACK, close, accuracy) == AVERAGE
+    clear = {AVERAGE: average, STACK: _held([0.840, 0.831, 0.850, 0.829, 0.846])}  # +0.020 on every fold
+    assert prefer_average(STACK, clear, accuracy) == STACK
+    equal = {AVERAGE: _held([1.0] * 5), STACK: _held([1.0] * 5)}  # every fold perfect: the stack
+    assert prefer_average(STACK, equal, accuracy) == STACK
+    assert prefer_average(SINGLE, close | {SINGLE: average}, accuracy) == SINGLE
+    assert prefer_average(STACK, {STACK: close[STACK]}, accuracy) == STACK  # no average compared
+
+
+def test_a_stack_behind_the_average_is_not_swapped_for_it():
+    # chosen by settle_ties among ensembles tied with the single pipeline, the average not among them
+    log_loss = METRICS["log_loss"]
+    held = {AVERAGE: _held([0.30, 0.31, 0.29, 0.30, 0.30]), STACK: _held([0.32, 0.31, 0.33, 0.30, 0.31])}
+    assert prefer_average(STACK, held, log_loss) == STACK
+    held[STACK] = _held([0.299, 0.312, 0.288, 0.299, 0.301])  # lower loss, within the noise
+    assert prefer_average(STACK, held, log_loss) == AVERAGE
 
 
 def test_choose_combination_with_ensembles_off_does_no_folds():

@@ -263,7 +263,8 @@ def choose_combination(
     """The best pipeline alone, a greedy average or a stack: whichever scores best on held-out
     folds of the out-of-fold rows, fitted on all of them. Between ensembles a later (more
     complex) one must do strictly better, except that a stack takes an average's equal score;
-    the single pipeline must beat them beyond the noise (``settle_ties``).
+    the single pipeline must beat them beyond the noise (``settle_ties``), and a stack must beat
+    the average beyond it (``prefer_average``).
 
     ``candidates[0]`` must be the best single trial; ``y`` holds column indices in ``classes``.
     """
@@ -281,7 +282,7 @@ def choose_combination(
         stack_ties = choice.combiner is Combiner.STACK and chosen.combiner is Combiner.AVERAGE
         if metric.better(means[choice], means[chosen]) or (stack_ties and means[choice] == means[chosen]):
             chosen = choice
-    return chooser.fit(settle_ties(chosen, held, metric), stack_members, means)
+    return chooser.fit(prefer_average(settle_ties(chosen, held, metric), held, metric), stack_members, means)
 
 
 def settle_ties(chosen: Choice, held: dict[Choice, HeldOut], metric: Metric) -> Choice:
@@ -296,7 +297,7 @@ def settle_ties(chosen: Choice, held: dict[Choice, HeldOut], metric: Metric) -> 
     if chosen.combiner is not Combiner.SINGLE:
         return chosen
     tied = [
-        c for c in held if c.combiner is not Combiner.SINGLE and _within_noise(held[chosen], held[c], metric)
+        c for c in held if c.combiner is not Combiner.SINGLE and within_noise(held[chosen], held[c], metric)
     ]
     if not tied:
         return chosen
@@ -306,7 +307,26 @@ def settle_ties(chosen: Choice, held: dict[Choice, HeldOut], metric: Metric) -> 
     )
 
 
-def _within_noise(best: HeldOut, other: HeldOut, metric: Metric) -> bool:
+def prefer_average(chosen: Choice, held: dict[Choice, HeldOut], metric: Metric) -> Choice:
+    """The greedy average instead of a stack that scores higher only within one standard error
+    of their paired difference over the held-out folds. The stacker weighs each member's
+    log-probabilities per class as they were out of fold; refit on all rows, a member can shift
+    (a class weighting that validated well and fails on new data), and the stack follows it
+    where the average only dilutes it (docs/design.md, "Ensembles"). Equal scores keep the
+    stack: they come from folds every ensemble gets perfectly right, where the greedy average
+    stops at one pipeline."""
+    average = Choice(Combiner.AVERAGE)
+    if chosen.combiner is not Combiner.STACK or average not in held:
+        return chosen
+    stack, avg = held[chosen], held[average]
+    if metric.better(stack.mean, avg.mean) and within_noise(stack, avg, metric):
+        return average
+    return chosen
+
+
+def within_noise(best: HeldOut, other: HeldOut, metric: Metric) -> bool:
+    """Whether ``best`` leads ``other`` by at most one standard error of their paired
+    difference over the held-out folds."""
     gaps = [_signed(metric, a) - _signed(metric, b) for a, b in zip(best.scores, other.scores, strict=True)]
     if len(gaps) < 2:
         return False
