@@ -15,7 +15,7 @@ def _trial(value: float, representation: str, classifier: str) -> optuna.trial.F
 
 
 def test_leading_trials_add_the_best_of_each_kind_below_the_top():
-    from textauto.search.reserve import leading_trials
+    from textauto.search.ranking import leading_trials
     from textauto.validation.metrics import METRICS
 
     study = optuna.create_study(direction="maximize")

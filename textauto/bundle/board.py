@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from optuna.trial import TrialState
 
+from textauto.search.ranking import settle_leads
 from textauto.search.records import Origin, TrialRecord, stopped_timings
 
 
@@ -20,6 +21,9 @@ def stop_note(trial: Any) -> str:
     )
 
 
+OUTRANKS = "ranked above a higher score that leads it within the noise of their fold scores: it ran first"
+
+
 def share_note(record: TrialRecord) -> str:
     """The note of a trial fitted on a share of the rows (a cheaper fidelity), else ""."""
     if record.share >= 1.0:
@@ -30,8 +34,8 @@ def share_note(record: TrialRecord) -> str:
 def leaderboard(
     trials: Sequence[Any], direction: str, failure_notes: Mapping[int, str] | None = None
 ) -> pd.DataFrame:
-    """One row per trial, best first: number, state, score, seconds, when it finished, note,
-    then parameters.
+    """One row per trial, best first (as the refit ranks them, ``ranked_rows``): number, state,
+    score, seconds, when it finished, note, then parameters.
 
     ``failure_notes``: why the supervisor failed trials (``study.failure_notes``)."""
     failure_notes = failure_notes or {}
@@ -69,5 +73,25 @@ def leaderboard(
     if frame.empty:
         return frame
     complete = frame["state"] == "complete"
-    ranked = frame[complete].sort_values("score", ascending=direction == "minimize", kind="stable")
+    ranked = ranked_rows(frame[complete], trials, direction)
     return pd.concat([ranked, frame[~complete]], ignore_index=True)
+
+
+def ranked_rows(rows: pd.DataFrame, trials: Sequence[Any], direction: str) -> pd.DataFrame:
+    """Completed trials' rows in the order the refit ranks them (``search.ranking``): by score,
+    except that an earlier trial within the noise of a higher score comes first, and says so."""
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    by_score = sorted(done, key=lambda t: t.value, reverse=direction == "maximize")
+    order = [t.number for t in settle_leads(by_score, direction)]
+    out = rows.set_index("trial").loc[order].reset_index()
+    scores = out["score"].to_numpy()
+    for i in range(len(out)):
+        below = scores[i + 1 :]
+        higher = below > scores[i] if direction == "maximize" else below < scores[i]
+        if higher.any():
+            out.loc[i, "note"] = _joined(out.loc[i, "note"], OUTRANKS)
+    return out
+
+
+def _joined(note: str, more: str) -> str:
+    return f"{note}; {more}" if note else more

@@ -24,8 +24,8 @@ from textauto.ensemble.greedy import Candidate, fit_temperature
 from textauto.ensemble.recipe import OOFPredictions, Recipe, member_proba
 from textauto.ensemble.stacking import Combination, Combiner, choose_combination
 from textauto.search.oof import OOFStore
+from textauto.search.ranking import leading_trials, ranked_trials
 from textauto.search.records import TrialRecord
-from textauto.search.reserve import leading_trials, top_trials
 from textauto.search.run import SearchResult
 from textauto.search.workers import resolve_n_jobs
 from textauto.space.build import featurizer_key
@@ -101,7 +101,7 @@ def affordable_best(
     left = clock.left() + slack
     if cost(best) <= left:
         return best
-    ranked = top_trials(result.study, metric, MAX_CANDIDATES)
+    ranked = ranked_trials(result.study, metric)[:MAX_CANDIDATES]
     return next((t for t in ranked if cost(t) <= left), min(ranked, key=cost, default=best))
 
 

@@ -13,7 +13,6 @@ members are what a stacker can weigh per class. See docs/design.md, "Ensembles".
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +28,7 @@ from textauto.config import STACK_MEMBERS
 from textauto.ensemble.classifier import stack_features, stacked_proba
 from textauto.ensemble.greedy import Candidate, Selection, makespan_with, select_ensemble
 from textauto.space.build import pipeline_kind
-from textauto.validation.metrics import Metric
+from textauto.validation.metrics import Metric, within_one_se
 
 STACK_C = (0.03, 0.3)  # regularisation of the stacker, chosen on the held-out folds
 CHOICE_FOLDS = 5
@@ -327,10 +326,10 @@ def prefer_average(chosen: Choice, held: dict[Choice, HeldOut], metric: Metric) 
 def within_noise(best: HeldOut, other: HeldOut, metric: Metric) -> bool:
     """Whether ``best`` leads ``other`` by at most one standard error of their paired
     difference over the held-out folds."""
-    gaps = [_signed(metric, a) - _signed(metric, b) for a, b in zip(best.scores, other.scores, strict=True)]
-    if len(gaps) < 2:
+    if len(best.scores) < 2:
         return False
-    return float(np.mean(gaps)) <= float(np.std(gaps, ddof=1)) / math.sqrt(len(gaps))
+    sign = 1.0 if metric.direction == "maximize" else -1.0
+    return bool(within_one_se(sign * np.asarray(best.scores), sign * np.asarray(other.scores)))
 
 
 def _signed(metric: Metric, value: float) -> float:

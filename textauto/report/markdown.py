@@ -135,6 +135,8 @@ def _leaderboard(board: pd.DataFrame) -> list[str]:
         for c in ("trial", "state", "score", "duration_s", "param.representation", "param.classifier")
         if c in board
     ]
+    if "note" in board and board["note"].head(TOP).astype(bool).any():  # e.g. ranked above a higher score
+        cols.append("note")
     return [
         "",
         f"## Leaderboard (top {TOP}; all trials in leaderboard.csv)",

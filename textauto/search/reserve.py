@@ -1,16 +1,17 @@
-"""Time held back for the refit while the search runs, and the ranking it looks at."""
+"""Time held back for the refit while the search runs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from textauto.config import STACK_MEMBERS
 from textauto.cost.refit import RefitPrice
+from textauto.search.ranking import leading_trials
 from textauto.search.records import TrialRecord
-from textauto.space.build import best_of_each_kind, featurizer_key, pipeline_kind
+from textauto.space.build import best_of_each_kind, featurizer_key
 from textauto.validation.metrics import Metric
 
 # With ensembles on, the search holds back the refit of the best trial of as many kinds
@@ -18,22 +19,6 @@ from textauto.validation.metrics import Metric
 # (docs/design.md, "The refit reserve").
 ENSEMBLE_RESERVE_FRACTION = 0.3
 RESERVE_CANDIDATES = 20  # best trials the reserve looks through for one whose refit fits
-
-
-def top_trials(study: optuna.Study, metric: Metric, k: int | None = None) -> list[FrozenTrial]:
-    """The ``k`` best completed trials, best first."""
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    ranked = sorted(done, key=lambda t: t.value, reverse=metric.direction == "maximize")
-    return ranked if k is None else ranked[:k]
-
-
-def leading_trials(study: optuna.Study, metric: Metric, k: int) -> list[FrozenTrial]:
-    """The ``k`` best completed trials, then the best trial of each representation and
-    classifier pair not among them, best first (the sampler tends to settle on one pair)."""
-    ranked = top_trials(study, metric)
-    leaders = ranked[:k]
-    kinds = {pipeline_kind(t.params) for t in leaders}
-    return leaders + [t for t in best_of_each_kind(ranked) if pipeline_kind(t.params) not in kinds]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from textauto.exceptions import SearchError
 from textauto.search.feature_cache import FeatureCache
 from textauto.search.objective import TIMED, Limits, Objective
 from textauto.search.oof import OOFStore
+from textauto.search.ranking import ranked_trials
 from textauto.search.records import Origin, StudyRecord, TrialRecord, record_study, record_trial
 from textauto.search.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve
 from textauto.search.study import (
@@ -223,9 +224,10 @@ class Session:
 
 
 def best_trial(study: optuna.Study, metric: Metric) -> FrozenTrial:
-    """The best completed trial, else the best partly validated one; none is a ``SearchError``
-    naming the first failure."""
-    best = _best_or_none(study) or _best_partial(study, metric)
+    """The leading completed trial (``ranked_trials``), else the best partly validated one;
+    none is a ``SearchError`` naming the first failure."""
+    ranked = ranked_trials(study, metric)
+    best = ranked[0] if ranked else _best_partial(study, metric)
     if best is not None:
         return best
     notes = failure_notes(study)
@@ -258,10 +260,3 @@ def _best_partial(study: optuna.Study, metric: Metric) -> FrozenTrial | None:
     best.value = best.intermediate_values[best.last_step]
     record_trial(best, partial=True)
     return best
-
-
-def _best_or_none(study: optuna.Study) -> FrozenTrial | None:
-    try:
-        return study.best_trial
-    except ValueError:
-        return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from textauto.search.ranking import top_trials
 from textauto.search.records import Origin, TrialRecord
-from textauto.search.reserve import top_trials
 from textauto.space.build import classifier_swaps, featurizer_key
 from textauto.space.config import SpaceConfig
 from textauto.validation.metrics import Metric

@@ -75,6 +75,15 @@ def bootstrap_se(
     return float(np.std(scores, ddof=1)) if len(scores) > 1 else None
 
 
+def within_one_se(lead: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """For each row of ``others`` (paired scores, higher is better): whether ``lead`` beats it
+    by at most one standard error of their paired difference (equals always are)."""
+    gaps = lead - others
+    se = gaps.std(axis=-1, ddof=1) / np.sqrt(gaps.shape[-1])
+    # a lead on a single fold is exactly one standard error: rounding must not decide it
+    return gaps.mean(axis=-1) <= se + 1e-12
+
+
 @dataclass(frozen=True)
 class SelectionCheck:
     """How far the validation score of the saved model flatters it: its score on the rows that
