@@ -105,13 +105,33 @@ def test_the_leaderboard_follows_the_ranking_and_says_why_a_lower_score_leads():
     )
     board = leaderboard(study.trials, "maximize")
     assert board["trial"].tolist() == [0, 2, 1]
-    assert "ranked above a higher score" in board["note"][0] and "it ran first" in board["note"][0]
+    assert board["note"][0] == (
+        "ranked above trial 2, whose higher score leads it within the noise of their fold scores: "
+        "this one ran first"
+    )
     assert board["note"][1:].tolist() == ["", ""]
+
+
+def test_the_leaderboard_note_names_the_trial_that_led_when_it_was_ranked():
+    # trial 1 is noisy: within the noise of the leader, trial 2, so pulled above it and above
+    # trial 0 (which only trial 2, not trial 1, was compared with)
+    study = _study(("ridge", [0.85] * 5), ("sgd", [1.0, 0.6, 1.0, 0.6, 0.8]), ("nb", [0.87] * 5))
+    board = leaderboard(study.trials, "maximize")
+    assert board["trial"].tolist() == _numbers(study) == [1, 2, 0]
+    assert board["note"][0].startswith("ranked above trial 2,")
+    assert board["note"][1:].tolist() == ["", ""]  # trial 2 led when it was ranked, then trial 0
+
+
+def test_a_trial_with_a_missing_fold_score_is_still_ranked_once():
+    study = _study(("sgd", [0.8, 0.8, 0.8]))
+    folds = {"fold_scores": [0.9, float("nan"), 0.9]}
+    study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=0.9, user_attrs=folds))
+    assert _numbers(study) == [1, 0]
 
 
 def test_the_report_s_leaderboard_shows_why_a_lower_score_leads(trained_bundle):
     manifest = json.loads((trained_bundle / "manifest.json").read_text())
     study = _study(("ridge", [0.80, 0.82, 0.79, 0.81, 0.80]), ("sgd", [0.83, 0.80, 0.81, 0.79, 0.81]))
-    assert "ranked above a higher score" in render_report(manifest, leaderboard(study.trials, "maximize"))
+    assert "ranked above trial 1" in render_report(manifest, leaderboard(study.trials, "maximize"))
     plain = _study(("ridge", [0.80, 0.82, 0.79, 0.81, 0.80]), ("sgd", [0.82, 0.84, 0.81, 0.83, 0.82]))
     assert "| note |" not in render_report(manifest, leaderboard(plain.trials, "maximize"))

@@ -19,6 +19,7 @@ from textauto.ensemble.stacking import (
     prefer_average,
     settle_ties,
     stack_features,
+    within_noise,
 )
 from textauto.inference import softmax
 from textauto.validation.metrics import METRICS
@@ -225,3 +226,8 @@ def test_choose_combination_skips_stacking_past_its_size_bound(monkeypatch):
     monkeypatch.setattr("textauto.ensemble.stacking.STACK_MAX_CELLS", len(y) * 3 * 27 - 1)
     combo = choose_combination(members, y, CLASSES, METRICS["accuracy"], rounds=25, refit_budget=1e9)
     assert set(combo.scores) == {"single", "average"} and combo.kind != "stack"
+
+
+def test_within_noise_refuses_scores_of_different_folds():
+    with pytest.raises(ValueError, match="differ in length: 5 and 4"):
+        within_noise(_held([0.9] * 5), _held([0.9] * 4), METRICS["accuracy"])

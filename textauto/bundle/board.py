@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from optuna.trial import TrialState
 
@@ -19,9 +20,6 @@ def stop_note(trial: Any) -> str:
     return (
         f"stopped: over its time limit of {TrialRecord.from_trial(trial).limit:.1f}s (its worker was stopped)"
     )
-
-
-OUTRANKS = "ranked above a higher score that leads it within the noise of their fold scores: it ran first"
 
 
 def share_note(record: TrialRecord) -> str:
@@ -84,13 +82,21 @@ def ranked_rows(rows: pd.DataFrame, trials: Sequence[Any], direction: str) -> pd
     by_score = sorted(done, key=lambda t: t.value, reverse=direction == "maximize")
     order = [t.number for t in settle_leads(by_score, direction)]
     out = rows.set_index("trial").loc[order].reset_index()
-    scores = out["score"].to_numpy()
-    for i in range(len(out)):
-        below = scores[i + 1 :]
-        higher = below > scores[i] if direction == "maximize" else below < scores[i]
-        if higher.any():
-            out.loc[i, "note"] = _joined(out.loc[i, "note"], OUTRANKS)
+    sign = 1.0 if direction == "maximize" else -1.0
+    scores = sign * out["score"].to_numpy(dtype=float)
+    for i in range(len(out) - 1):
+        # the trial that led when this one was ranked: the best score below it
+        lead = i + 1 + int(np.argmax(scores[i + 1 :]))
+        if scores[lead] > scores[i]:
+            out.loc[i, "note"] = _joined(out.loc[i, "note"], outranks(int(out.loc[lead, "trial"])))
     return out
+
+
+def outranks(trial: int) -> str:
+    return (
+        f"ranked above trial {trial}, whose higher score leads it within the noise of their fold "
+        "scores: this one ran first"
+    )
 
 
 def _joined(note: str, more: str) -> str:

@@ -326,6 +326,8 @@ def prefer_average(chosen: Choice, held: dict[Choice, HeldOut], metric: Metric) 
 def within_noise(best: HeldOut, other: HeldOut, metric: Metric) -> bool:
     """Whether ``best`` leads ``other`` by at most one standard error of their paired
     difference over the held-out folds."""
+    if len(best.scores) != len(other.scores):
+        raise ValueError(f"paired scores differ in length: {len(best.scores)} and {len(other.scores)}")
     if len(best.scores) < 2:
         return False
     sign = 1.0 if metric.direction == "maximize" else -1.0

@@ -135,7 +135,8 @@ def _leaderboard(board: pd.DataFrame) -> list[str]:
         for c in ("trial", "state", "score", "duration_s", "param.representation", "param.classifier")
         if c in board
     ]
-    if "note" in board and board["note"].head(TOP).astype(bool).any():  # e.g. ranked above a higher score
+    # why a trial ranks above a higher score, ran on a share of the rows, or failed
+    if "note" in board and board["note"].head(TOP).astype(bool).any():
         cols.append("note")
     return [
         "",

@@ -53,6 +53,7 @@ def settle_leads(ranked: list[FrozenTrial], direction: str) -> Iterator[FrozenTr
         lead = int(np.argmax(left))  # the best score left
         n = counts[lead]
         tied = within_one_se(scores[lead, :n], scores[:, :n]) if n >= 2 else values == values[lead]
+        tied[lead] = True  # even with a NaN among its folds: each round emits the lead
         # the tied trials up to the lead itself, earliest first; then the next lead
         first = np.flatnonzero(left & (counts == n) & tied & (numbers <= numbers[lead]))
         for i in first[np.argsort(numbers[first])]:
