@@ -3,10 +3,10 @@
 Ranked by their validation score alone, the leader of many trials is partly the one whose
 luck was best (the winner's curse), and more time only means more draws: on 300 rows, a
 two-minute search found dozens of trials perfect on every fold, and the latest of them fell
-behind the earlier defaults on new data. So a lead within the noise does not count: between
-trials whose paired fold scores differ by at most one standard error, the earlier trial ranks
-first. The portfolio's strong defaults run first; a later trial must beat them beyond the
-noise (docs/design.md, "Ranking the trials").
+behind the earlier defaults on new data. So a lead within the noise does not count: of the
+trials the leader beats by at most one standard error of their paired fold differences, the
+earliest ranks first. The portfolio's strong defaults run first; a later trial must beat them
+beyond the noise (docs/design.md, "Ranking the trials").
 """
 
 from __future__ import annotations
