@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from optuna.trial import TrialState
 
-from textauto.search.ranking import settle_leads
+from textauto.search.ranking import by_score, settle_leads
 from textauto.search.records import Origin, TrialRecord, stopped_timings
 
 
@@ -78,9 +78,7 @@ def leaderboard(
 def ranked_rows(rows: pd.DataFrame, trials: Sequence[Any], direction: str) -> pd.DataFrame:
     """Completed trials' rows in the order the refit ranks them (``search.ranking``): by score,
     except that an earlier trial within the noise of a higher score comes first, and says so."""
-    done = [t for t in trials if t.state == TrialState.COMPLETE]
-    by_score = sorted(done, key=lambda t: t.value, reverse=direction == "maximize")
-    order = [t.number for t in settle_leads(by_score, direction)]
+    order = [t.number for t in settle_leads(by_score(trials, direction), direction)]
     out = rows.set_index("trial").loc[order].reset_index()
     sign = 1.0 if direction == "maximize" else -1.0
     scores = sign * out["score"].to_numpy(dtype=float)

@@ -11,7 +11,7 @@ beyond the noise (docs/design.md, "Ranking the trials").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import optuna
@@ -22,10 +22,16 @@ from textauto.space.build import pipeline_kind
 from textauto.validation.metrics import Metric, within_one_se
 
 
+def by_score(trials: Iterable[FrozenTrial], direction: str) -> list[FrozenTrial]:
+    """The completed ones of ``trials`` by their validation score alone, best first (ties in
+    the order given)."""
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    return sorted(done, key=lambda t: t.value, reverse=direction == "maximize")
+
+
 def top_trials(study: optuna.Study, metric: Metric, k: int | None = None) -> list[FrozenTrial]:
     """The ``k`` best completed trials by their validation score alone, best first."""
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    ranked = sorted(done, key=lambda t: t.value, reverse=metric.direction == "maximize")
+    ranked = by_score(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), metric.direction)
     return ranked if k is None else ranked[:k]
 
 

@@ -21,7 +21,7 @@ from textauto.exceptions import SearchError
 from textauto.search.feature_cache import FeatureCache
 from textauto.search.objective import TIMED, Limits, Objective
 from textauto.search.oof import OOFStore
-from textauto.search.ranking import ranked_trials
+from textauto.search.ranking import settle_leads, top_trials
 from textauto.search.records import Origin, StudyRecord, TrialRecord, record_study, record_trial
 from textauto.search.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve
 from textauto.search.study import (
@@ -226,8 +226,8 @@ class Session:
 def best_trial(study: optuna.Study, metric: Metric) -> FrozenTrial:
     """The leading completed trial (``ranked_trials``), else the best partly validated one;
     none is a ``SearchError`` naming the first failure."""
-    ranked = ranked_trials(study, metric)
-    best = ranked[0] if ranked else _best_partial(study, metric)
+    leader = next(settle_leads(top_trials(study, metric), metric.direction), None)
+    best = leader or _best_partial(study, metric)
     if best is not None:
         return best
     notes = failure_notes(study)
