@@ -10,6 +10,7 @@ import pytest
 
 from tests.test_ensemble import CLASSES, _candidate, _scores
 from textauto.ensemble.greedy import Candidate, greedy_selection
+from textauto.ensemble.stacking import Combination, Combiner
 from textauto.inference import softmax
 from textauto.validation.metrics import METRICS
 
@@ -81,6 +82,10 @@ def test_the_refit_budget_counts_the_threads():
         for n in (0, 1)
     ]
     assert priced_phases(shared, predict_share=0.5, workers=1) == (4.0, 6.0)
+    # what the search holds back once it has priced the combination: featurizing the predicted
+    # rows included, the shared featurizer once
+    combination = Combination(Combiner.AVERAGE, shared, {0: 0.5, 1: 0.5}, 0.9)
+    assert combination.refit_seconds(workers=1) == pytest.approx(6.0 + 3.0 + 3.0)
     y = np.arange(120) % 3
     half = np.arange(120) < 60
     a = _candidate(0, _scores(y, half, 3.0, 0.5), cost=10.0)

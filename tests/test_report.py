@@ -262,3 +262,16 @@ def test_the_manifest_and_the_page_time_every_stage_of_the_run(trained_bundle):
     space = page[page.index('<section id="space">') : page.index('<section id="convergence">')]
     for label in ("loading", "spaCy parsing", "refit of the saved model", "saving the bundle", "whole run"):
         assert label in space
+
+
+def test_the_page_says_when_the_search_went_on_once_the_refit_was_priced(trained_bundle):
+    import json
+
+    from textauto.report import render_html
+
+    manifest = json.loads((trained_bundle / "manifest.json").read_text())
+    board = pd.read_csv(trained_bundle / LEADERBOARD_FILE)
+    assert "searched on once the refit was priced" not in render_html(manifest, board)
+    manifest["timings"]["search_extended"] = [[80.5, 21.3]]
+    page = render_html(manifest, board)
+    assert "searched on once the refit was priced" in page and "at 80.5 s, holding back 21.3 s" in page

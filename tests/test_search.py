@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import optuna
 import pandas as pd
@@ -304,6 +305,60 @@ def test_the_refit_reserve_holds_back_for_the_best_trial_whose_refit_still_fits(
     )
     assert slack(study, 40.0) == pytest.approx(48.5)
     assert slack(study, 38.0) == pytest.approx(1.7)
+
+
+def test_once_the_refit_is_priced_the_reserve_holds_back_that_and_never_less_than_the_winner():
+    from textauto.search.reserve import RefitReserve
+    from textauto.validation.metrics import METRICS
+
+    study = optuna.create_study(direction="maximize")
+    kinds = (("word", "complement_nb", 0.9, 1.0), ("char", "multinomial_nb", 0.8, 30.0))
+    for representation, classifier, value, feature_seconds in kinds:  # refits 1.7 s and 36.5 s
+        params = {"representation": representation, "classifier": classifier}
+        dists = {k: optuna.distributions.CategoricalDistribution([v]) for k, v in params.items()}
+        attrs = {"feature_seconds": feature_seconds, "classifier_seconds": 0.0}
+        trial = optuna.trial.create_trial(params=params, distributions=dists, value=value, user_attrs=attrs)
+        study.add_trial(trial)
+    estimate = RefitReserve(METRICS["accuracy"], 0.8, 0.0, calibrated=False, n_jobs=1, ensemble_cap=20.0)
+    assert estimate(study, 100.0) == pytest.approx(20.0)  # the members' estimate, capped
+    assert replace(estimate, chosen=5.0)(study, 100.0) == pytest.approx(5.0)
+    assert replace(estimate, chosen=0.5)(study, 100.0) == pytest.approx(1.7)
+
+
+def _search_with_fixed_reserve(demo, monkeypatch, seconds: float, budget: float) -> list[int]:
+    """A search whose reserve's estimate is held at ``seconds``; returns the trials that
+    finished after the refit was priced."""
+    from textauto.search.reserve import RefitReserve
+
+    priced: list[float] = []
+    after: list[int] = []
+
+    def reserve(self, study, left):
+        if self.chosen is not None:
+            priced.append(self.chosen)
+            return self.chosen
+        return seconds
+
+    def count(study, trial):
+        if priced:
+            after.append(trial.number)
+
+    monkeypatch.setattr(RefitReserve, "__call__", reserve)
+    est = AutoTextClassifier(time_budget=budget, seed=0, callbacks=[count]).fit(*demo)
+    assert priced, "the refit was never priced"
+    assert est.predict(demo[0][:3]).shape == (3,)
+    return after
+
+
+def test_a_search_that_held_back_more_than_its_refit_needs_goes_on(demo, monkeypatch):
+    """The ensemble reserve estimates the refit of the best trial of each kind; when the refit
+    it then chooses costs much less, the search spends the difference on more trials."""
+    assert _search_with_fixed_reserve(demo, monkeypatch, seconds=8.0, budget=12.0)
+
+
+def test_a_search_whose_refit_takes_what_it_held_back_stops(demo, monkeypatch):
+    # nothing held back, less than the refit costs: no time to search on
+    assert _search_with_fixed_reserve(demo, monkeypatch, seconds=0.0, budget=4.0) == []
 
 
 def test_the_ensemble_reserve_holds_back_one_trial_of_each_kind():

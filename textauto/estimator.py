@@ -17,7 +17,7 @@ from textauto.components import BuildContext
 from textauto.config import RunConfig, build_config
 from textauto.cost.clock import Clock
 from textauto.data import TextDataset, check_trainable, cut_long_texts
-from textauto.ensemble.refit import fit_final
+from textauto.ensemble.refit import RefitPlanner, fit_final
 from textauto.exceptions import DataError
 from textauto.features.language import resolve_language
 from textauto.features.spacy_parse import parse_seconds, use_disk_cache
@@ -155,6 +155,7 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
         store: OOFStore,
         predict_rows: int,
     ) -> None:
+        planner = RefitPlanner(labels, cfg, plan, clock, store, predict_rows)
         result = run_search(
             texts,
             labels,
@@ -168,9 +169,11 @@ class AutoTextClassifier(ClassifierMixin, BaseEstimator):
             data_fingerprint=data.fingerprint(),
             oof=store,
             predict_share=predict_rows / len(texts),
+            refit_seconds=planner,
         )
         t0 = time.monotonic()
-        final = fit_final(result, texts, labels, cfg, ctx, plan, clock, store, predict_rows)
+        choice = planner.choice(result)
+        final = fit_final(result, texts, labels, cfg, ctx, plan, clock, store, predict_rows, choice)
         self.refit_seconds_ = time.monotonic() - t0
         self.config_ = cfg
         self.search_result_ = result

@@ -65,6 +65,13 @@ def makespan_with(c: Candidate, features: dict[str, float], classifiers: list[fl
     return price.makespan(list(with_c.values()), [*classifiers, c.refit_seconds - c.feature_seconds])
 
 
+def members_makespan(members: Sequence[Candidate], workers: int) -> float:
+    """The refit of ``members`` (``RefitPrice.makespan``), each distinct featurizer once."""
+    features = {c.feature_key: c.feature_seconds for c in members}
+    classifiers = [c.refit_seconds - c.feature_seconds for c in members]
+    return RefitPrice(train_fraction=1.0, workers=workers).makespan(list(features.values()), classifiers)
+
+
 @dataclass
 class Selection:
     """The chosen members (trial number → times picked) and the validation scores."""

@@ -5,6 +5,7 @@ Refit on all the training data within the time the search left for it.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 from sklearn.exceptions import ConvergenceWarning
 
 from textauto.components import BuildContext
@@ -114,6 +115,80 @@ def capped_solvers() -> Iterator[None]:
         yield
 
 
+@dataclass
+class FinalChoice:
+    """What the refit will fit and what that is priced at: the best trial alone (``combination``
+    None: it left no out-of-fold scores and is refit with its own calibration), or a
+    combination of candidates."""
+
+    best: FrozenTrial
+    combination: Combination | None
+    candidates: list[Candidate]
+    price: RefitPrice
+    seconds: float  # the refit's price, featurizing the rows predicted after it included
+
+
+def choose_final(
+    result: SearchResult,
+    labels: list[str],
+    cfg: RunConfig,
+    plan: ValidationPlan,
+    clock: Clock,
+    store: OOFStore | None,
+    predict_rows: int = 0,
+) -> FinalChoice:
+    """The combination of trials that scores best on held-out folds of the out-of-fold rows
+    (``textauto.ensemble.stacking``), within the time left: an average, a stack, or the best
+    single pipeline."""
+    y = np.asarray(labels, dtype=object)
+    metric = METRICS[cfg.search.metric]
+    share = predict_rows / len(y)
+    best = affordable_best(result, metric, plan, clock, store, share)
+    classes = np.unique(y)
+    y_oof = np.searchsorted(classes, y[plan.scored_rows])
+    workers = resolve_n_jobs(cfg.search.n_jobs)  # the search's processes have ended: their cores
+    price = RefitPrice(plan.train_fraction, share, workers)
+    candidates = _candidates(result, best, metric, store, y_oof, price, cfg.search.ensemble_size)
+    if not candidates or candidates[0].number != best.number:
+        timings = TrialRecord.from_trial(best).timings
+        return FinalChoice(best, None, candidates, price, price.single(best.params, timings))
+    rounds, seed = cfg.search.ensemble_size, cfg.search.seed
+    combination = choose_combination(
+        candidates, y_oof, classes, metric, rounds, clock.left(), workers, seed=seed
+    )
+    return FinalChoice(best, combination, candidates, price, combination.refit_seconds(workers))
+
+
+@dataclass
+class RefitPlanner:
+    """Prices the refit of the search's trials for the search (``run_search``'s
+    ``refit_seconds``: choosing takes seconds on large data, and counts), and keeps that choice
+    for the refit while no trial has finished since."""
+
+    labels: list[str]
+    cfg: RunConfig
+    plan: ValidationPlan
+    clock: Clock
+    store: OOFStore | None
+    predict_rows: int = 0
+    last: tuple[int, FinalChoice] | None = None  # (trials finished then, the choice)
+
+    def __call__(self, result: SearchResult) -> float:
+        started = time.monotonic()
+        args = (self.labels, self.cfg, self.plan, self.clock, self.store, self.predict_rows)
+        choice = choose_final(result, *args)
+        self.last = (_finished(result), choice)
+        return choice.seconds + (time.monotonic() - started)
+
+    def choice(self, result: SearchResult) -> FinalChoice | None:
+        """The last choice, unless a trial finished since."""
+        return self.last[1] if self.last is not None and self.last[0] == _finished(result) else None
+
+
+def _finished(result: SearchResult) -> int:
+    return len(result.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
 def fit_final(
     result: SearchResult,
     texts: list[str],
@@ -124,43 +199,37 @@ def fit_final(
     clock: Clock,
     store: OOFStore | None,
     predict_rows: int = 0,
+    choice: FinalChoice | None = None,
 ) -> FinalModel:
-    """Refit the combination of trials that scores best on held-out folds of the out-of-fold
-    rows (``textauto.ensemble.stacking``): an average, a stack, or the best single pipeline.
+    """Refit ``choice`` (by default ``choose_final``'s) on all the training rows.
 
-    Either way the probabilities come from temperatures fitted on the out-of-fold scores (no
+    An ensemble's probabilities come from temperatures fitted on the out-of-fold scores (no
     calibration refits); a best trial without stored scores (validated on partial folds) is
     refit with its own calibration.
     """
     X = np.asarray(texts, dtype=object)
     y = np.asarray(labels, dtype=object)
-    metric = METRICS[cfg.search.metric]
-    share = predict_rows / len(y)
-    best = result.best_trial = affordable_best(result, metric, plan, clock, store, share)
-    classes = np.unique(y)
-    y_oof = np.searchsorted(classes, y[plan.scored_rows])
-    workers = resolve_n_jobs(cfg.search.n_jobs)  # the search's processes have ended: their cores
-    price = RefitPrice(plan.train_fraction, share, workers)
-    candidates = _candidates(result, best, metric, store, y_oof, price, cfg.search.ensemble_size)
-    if not candidates or candidates[0].number != best.number:
+    choice = choice or choose_final(result, labels, cfg, plan, clock, store, predict_rows)
+    best = result.best_trial = choice.best
+    combination = choice.combination
+    if combination is None:
         recipe = Recipe.pipeline(best.number, best.params)
         pipeline = recipe.build(cfg.space, ctx)
         with capped_solvers():
             pipeline.fit(X, y)
         return FinalModel(pipeline, float(best.value), None, recipe=recipe)
-    rounds, seed = cfg.search.ensemble_size, cfg.search.seed
-    combination = choose_combination(
-        candidates, y_oof, classes, metric, rounds, clock.left(), workers, seed=seed
-    )
-    recipe = Recipe.of(combination, workers)
+    recipe = Recipe.of(combination, choice.price.workers)
     ensemble = recipe.build(cfg.space, ctx)
     with capped_solvers():
         ensemble.fit(X, y)
+    metric = METRICS[cfg.search.metric]
+    classes = np.unique(y)
+    y_oof = np.searchsorted(classes, y[plan.scored_rows])
     score = float(best.value) if combination.kind == Combiner.SINGLE else combination.score
     check = SelectionCheck(metric, combination.in_sample, combination.score) if combination.scores else None
-    se = bootstrap_se(metric, y_oof, candidates[0].proba, np.arange(len(classes)), seed)
+    se = bootstrap_se(metric, y_oof, choice.candidates[0].proba, np.arange(len(classes)), cfg.search.seed)
     oof = OOFPredictions(plan.scored_rows, recipe.combine([c.proba for c in combination.members]), classes)
-    info = _ensemble_info(combination, ensemble, price)
+    info = _ensemble_info(combination, ensemble, choice.price)
     return FinalModel(ensemble, score, info, check, se, recipe, oof)
 
 

@@ -26,7 +26,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from textauto.config import STACK_MEMBERS
 from textauto.ensemble.classifier import stack_features, stacked_proba
-from textauto.ensemble.greedy import Candidate, Selection, makespan_with, select_ensemble
+from textauto.ensemble.greedy import Candidate, Selection, makespan_with, members_makespan, select_ensemble
 from textauto.space.build import pipeline_kind
 from textauto.validation.metrics import Metric, within_one_se
 
@@ -131,6 +131,10 @@ class Combination:
     in_sample: float = float("nan")  # this combination's on the out-of-fold rows it was fitted on
     stacker: Stacker | None = None
     selection: Selection | None = None  # greedy selection's own (in-sample) path
+
+    def refit_seconds(self, workers: int) -> float:
+        """The members' refit on ``workers`` threads, as priced (``RefitPrice.makespan``)."""
+        return members_makespan(self.members, workers)
 
 
 def _subset(candidates: Sequence[Candidate], rows: np.ndarray) -> list[Candidate]:

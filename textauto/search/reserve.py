@@ -38,6 +38,9 @@ class RefitReserve:
     n_jobs: int  # threads refitting ensemble members
     ensemble_cap: float | None  # None: no ensemble; else at most this for a few members
     slack: float = 0.0  # seconds the winner's refit may overrun (ensemble.refit.affordable_best)
+    # the refit of the combination the search's trials would give, priced when it first stopped:
+    # held back in place of the members' estimate (``search.run.Session.extend``)
+    chosen: float | None = None
 
     @property
     def price(self) -> RefitPrice:
@@ -58,6 +61,8 @@ class RefitReserve:
         single = self.cost(top[0], self.calibrated)
         if self.ensemble_cap is None:
             return single
+        if self.chosen is not None:
+            return max(single, self.chosen)
         # with out-of-fold scores, probabilities come from a temperature: no calibration refits
         features: dict[str, float] = {}
         classifiers = []

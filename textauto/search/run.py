@@ -7,7 +7,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -47,6 +47,10 @@ MEMORY_CAP_FACTOR = 2
 # A portfolio or swap trial below the median still completes while its remaining folds take
 # at most this share of the budget (the ensemble needs members of several kinds).
 DIVERSITY_FRACTION = 0.05
+# The search goes on after the refit is priced when that leaves more than this share of the
+# budget to search in; at most MAX_EXTENSIONS times.
+EXTEND_FRACTION = 0.05
+MAX_EXTENSIONS = 2
 
 
 @dataclass
@@ -56,6 +60,9 @@ class SearchResult:
     validation: PlanSummary
     train_fraction: float
     best_trial: FrozenTrial
+    # each time the search went on after the refit was priced (``Session.extend``): seconds into
+    # the run then, and the refit's price it held back from there
+    extensions: tuple[tuple[float, float], ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -77,12 +84,15 @@ def run_search(
     data_fingerprint: str | None = None,
     oof: OOFStore | None = None,
     predict_share: float = 0.0,
+    refit_seconds: Callable[[SearchResult], float] | None = None,
 ) -> SearchResult:
     """Run the Optuna study until ``n_trials`` or the clock (less the refit reserve) runs out.
 
     With ``oof``, every completed trial leaves its out-of-fold scores there for ensembling.
     ``predict_share``: the caller predicts this many times the training rows after the refit
-    (a test set), within the budget; featurizing them is held back too.
+    (a test set), within the budget; featurizing them is held back too. ``refit_seconds``: what
+    the refit of the result would take, choosing included; when the search held back much more
+    than that, it goes on with that much held back (``Session.extend``).
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     logging.getLogger("optuna").setLevel(logging.ERROR)
@@ -94,7 +104,15 @@ def run_search(
     swaps = [SwapClassifiers(config.space, session.metric)] if s.warm_start else []
     session.run(study, [*swaps, *callbacks])
     best = best_trial(study, session.metric)
-    return SearchResult(study, s.metric, plan.summary, plan.train_fraction, best)
+    result = SearchResult(study, s.metric, plan.summary, plan.train_fraction, best)
+    for _ in range(MAX_EXTENSIONS):
+        price = None if refit_seconds is None else refit_seconds(result)
+        if price is None or not session.extend(study, price):
+            break
+        extended = (*result.extensions, (round(clock.elapsed(), 2), round(price, 2)))
+        session.run(study, [*swaps, *callbacks])
+        result = replace(result, best_trial=best_trial(study, session.metric), extensions=extended)
+    return result
 
 
 def _heartbeat(s: SearchConfig) -> Heartbeat:
@@ -151,7 +169,7 @@ class Session:
         self.metric = METRICS[s.metric]
         # An in-memory study cannot be shared between processes: its trials run in this one.
         self.n_jobs = resolve_n_jobs(s.n_jobs)
-        total = math.inf if clock.deadline is None else clock.left()
+        self.total = total = math.inf if clock.deadline is None else clock.left()
         self.max_trial = total * s.max_trial_fraction
         self.diversity = total * DIVERSITY_FRACTION
         self.sizer = FeatureSizer(texts, plan.train_fraction, seed=ctx.seed)  # once, before workers fork
@@ -164,6 +182,23 @@ class Session:
 
     def reserve(self, study: optuna.Study) -> float:
         return self.held_back(study, self.clock.left())
+
+    def extend(self, study: optuna.Study, refit_seconds: float) -> bool:
+        """Hold back ``refit_seconds`` (what the refit of the current trials is priced at) in place
+        of the ensemble reserve's estimate, and whether that leaves time to search on.
+
+        The reserve prices the leaders of each kind within a share of the budget; the refit may
+        choose fewer or cheaper members, and the difference would go unused.
+        """
+        s = self.config.search
+        done = len(study.get_trials(deepcopy=False, states=TIMED))
+        if self.held_back.ensemble_cap is None or (s.n_trials is not None and done >= s.n_trials):
+            return False
+        held_back = replace(self.held_back, chosen=refit_seconds)
+        if self.clock.left() - held_back(study, self.clock.left()) <= EXTEND_FRACTION * self.total:
+            return False
+        self.held_back = held_back
+        return True
 
     def run(self, study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:
         if self.storage is None:
