@@ -206,3 +206,30 @@ def test_exit_reasons_name_the_signal_or_the_code():
     assert _exit_reason(-15) == "killed by SIGTERM"
     assert _exit_reason(-40) == "killed by signal 40"
     assert _exit_reason(1) == "exit code 1"
+
+
+def _one_trial(storage: str, index: int) -> None:
+    """A worker that completes one trial, valued at its index."""
+    study = optuna.load_study(study_name="s", storage=storage)
+    study.tell(study.ask(), float(index))
+
+
+def test_a_later_supervised_run_starts_its_workers_at_new_indices(tmp_path):
+    """Each worker's sampler is seeded from its index: a search that goes on must not retrace
+    the first run's samplers."""
+    import functools
+
+    from textauto.search.workers import supervise
+
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    study = optuna.create_study(study_name="s", storage=storage)
+    work = functools.partial(_one_trial, storage)
+    started = time.monotonic()
+
+    def left() -> float:
+        return 60 - (time.monotonic() - started)
+
+    following = supervise(study, 2, work, [], left)
+    assert following == 2
+    assert supervise(study, 2, work, [], left, first=following) == 4
+    assert sorted(t.value for t in study.trials) == [0.0, 1.0, 2.0, 3.0]

@@ -272,6 +272,6 @@ def test_the_page_says_when_the_search_went_on_once_the_refit_was_priced(trained
     manifest = json.loads((trained_bundle / "manifest.json").read_text())
     board = pd.read_csv(trained_bundle / LEADERBOARD_FILE)
     assert "searched on once the refit was priced" not in render_html(manifest, board)
-    manifest["timings"]["search_extended"] = [[80.5, 21.3]]
+    manifest["timings"]["search_extended"] = [{"at": 80.5, "held_back": 21.3}]
     page = render_html(manifest, board)
     assert "searched on once the refit was priced" in page and "at 80.5 s, holding back 21.3 s" in page

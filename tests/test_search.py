@@ -325,40 +325,54 @@ def test_once_the_refit_is_priced_the_reserve_holds_back_that_and_never_less_tha
     assert replace(estimate, chosen=0.5)(study, 100.0) == pytest.approx(1.7)
 
 
-def _search_with_fixed_reserve(demo, monkeypatch, seconds: float, budget: float) -> list[int]:
-    """A search whose reserve's estimate is held at ``seconds``; returns the trials that
-    finished after the refit was priced."""
+def _search_with_fixed_reserve(demo, monkeypatch, seconds: float, storage: str | None = None):
+    """A 12 s search whose reserve's estimate is held at ``seconds`` until the refit is priced;
+    returns the fitted model and the trials completed after the refit was first priced (when
+    the first search had ended)."""
+    from textauto.ensemble.refit import RefitPlanner
     from textauto.search.reserve import RefitReserve
 
+    estimate, price = RefitReserve.__call__, RefitPlanner.__call__
     priced: list[float] = []
     after: list[int] = []
 
     def reserve(self, study, left):
-        if self.chosen is not None:
-            priced.append(self.chosen)
-            return self.chosen
-        return seconds
+        return seconds if self.chosen is None else estimate(self, study, left)
+
+    def pricing(self, result):
+        priced.append(price(self, result))
+        return priced[-1]
 
     def count(study, trial):
-        if priced:
+        if priced and trial.state == optuna.trial.TrialState.COMPLETE:
             after.append(trial.number)
 
     monkeypatch.setattr(RefitReserve, "__call__", reserve)
-    est = AutoTextClassifier(time_budget=budget, seed=0, callbacks=[count]).fit(*demo)
+    monkeypatch.setattr(RefitPlanner, "__call__", pricing)
+    est = AutoTextClassifier(time_budget=12, seed=0, storage=storage, callbacks=[count]).fit(*demo)
     assert priced, "the refit was never priced"
-    assert est.predict(demo[0][:3]).shape == (3,)
-    return after
+    return est, after
 
 
-def test_a_search_that_held_back_more_than_its_refit_needs_goes_on(demo, monkeypatch):
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_a_search_that_held_back_more_than_its_refit_needs_goes_on(demo, monkeypatch, tmp_path, storage):
     """The ensemble reserve estimates the refit of the best trial of each kind; when the refit
     it then chooses costs much less, the search spends the difference on more trials."""
-    assert _search_with_fixed_reserve(demo, monkeypatch, seconds=8.0, budget=12.0)
+    url = None if storage == "memory" else f"sqlite:///{tmp_path / 'study.db'}"
+    est, after = _search_with_fixed_reserve(demo, monkeypatch, 8.0, url)  # two thirds of the budget
+    (extension, *_) = est.search_result_.extensions
+    assert 0 < extension.held_back < 8.0
+    assert after  # trials completed once the search went on
+    assert est.predict(demo[0][:3]).shape == (3,)
 
 
 def test_a_search_whose_refit_takes_what_it_held_back_stops(demo, monkeypatch):
-    # nothing held back, less than the refit costs: no time to search on
-    assert _search_with_fixed_reserve(demo, monkeypatch, seconds=0.0, budget=4.0) == []
+    from textauto.ensemble.refit import RefitPlanner
+
+    monkeypatch.setattr(RefitPlanner, "__call__", lambda self, result: 7.9)  # about what was held
+    est, after = _search_with_fixed_reserve(demo, monkeypatch, 8.0)
+    assert est.search_result_.extensions == ()
+    assert after == []
 
 
 def test_the_ensemble_reserve_holds_back_one_trial_of_each_kind():

@@ -277,8 +277,8 @@ def build_manifest(
         "timings": {
             "search_and_refit_s": round(model.fit_seconds_, 2),
             "refit_s": round(model.refit_seconds_, 2),
-            # when the search went on after pricing the refit: [seconds into the run, refit's price]
-            "search_extended": [list(e) for e in result.extensions],
+            # each time the search went on once the refit was priced: when, and what it held back
+            "search_extended": [asdict(e) for e in result.extensions],
         },
         "config": config.model_dump(mode="json"),
         "versions": library_versions(),

@@ -163,7 +163,7 @@ def choose_final(
 class RefitPlanner:
     """Prices the refit of the search's trials for the search (``run_search``'s
     ``refit_seconds``: choosing takes seconds on large data, and counts), and keeps that choice
-    for the refit while no trial has finished since."""
+    for the refit while no trial has completed since."""
 
     labels: list[str]
     cfg: RunConfig
@@ -171,21 +171,23 @@ class RefitPlanner:
     clock: Clock
     store: OOFStore | None
     predict_rows: int = 0
-    last: tuple[int, FinalChoice] | None = None  # (trials finished then, the choice)
+    last: tuple[int, FinalChoice] | None = None  # (trials completed then, the choice)
 
     def __call__(self, result: SearchResult) -> float:
+        if (chosen := self.choice(result)) is not None:
+            return chosen.seconds
         started = time.monotonic()
         args = (self.labels, self.cfg, self.plan, self.clock, self.store, self.predict_rows)
         choice = choose_final(result, *args)
-        self.last = (_finished(result), choice)
+        self.last = (_completed(result), choice)
         return choice.seconds + (time.monotonic() - started)
 
     def choice(self, result: SearchResult) -> FinalChoice | None:
-        """The last choice, unless a trial finished since."""
-        return self.last[1] if self.last is not None and self.last[0] == _finished(result) else None
+        """The last choice, unless a trial completed since."""
+        return self.last[1] if self.last is not None and self.last[0] == _completed(result) else None
 
 
-def _finished(result: SearchResult) -> int:
+def _completed(result: SearchResult) -> int:
     return len(result.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 

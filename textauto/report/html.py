@@ -160,7 +160,8 @@ def _stages(t: dict[str, Any]) -> list[tuple[str, Any]]:
         ("saving the bundle (s)", t.get("saving_s")),
         ("whole run (s)", t.get("total_s")),
     ]
-    went_on = "; ".join(f"at {at} s, holding back {price} s" for at, price in t.get("search_extended") or [])
+    extended = t.get("search_extended") or []
+    went_on = "; ".join(f"at {e['at']} s, holding back {e['held_back']} s" for e in extended)
     if went_on:  # the refit chosen cost less than the reserve held back (search.run.Session.extend)
         stages.insert(2, ("... searched on once the refit was priced", went_on))
     return [(name, value) for name, value in stages if value is not None]

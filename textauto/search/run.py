@@ -16,13 +16,21 @@ from textauto.components import BuildContext
 from textauto.config import RunConfig, SearchConfig
 from textauto.cost.clock import Clock
 from textauto.cost.memory import FeatureSizer
+from textauto.cost.model import CostModel
 from textauto.cost.refit import AFFORD_SLACK
 from textauto.exceptions import SearchError
 from textauto.search.feature_cache import FeatureCache
 from textauto.search.objective import TIMED, Limits, Objective
 from textauto.search.oof import OOFStore
 from textauto.search.ranking import settle_leads, top_trials
-from textauto.search.records import Origin, StudyRecord, TrialRecord, record_study, record_trial
+from textauto.search.records import (
+    Origin,
+    StudyRecord,
+    TrialRecord,
+    known_timings,
+    record_study,
+    record_trial,
+)
 from textauto.search.reserve import ENSEMBLE_RESERVE_FRACTION, RefitReserve
 from textauto.search.study import (
     Heartbeat,
@@ -47,10 +55,21 @@ MEMORY_CAP_FACTOR = 2
 # A portfolio or swap trial below the median still completes while its remaining folds take
 # at most this share of the budget (the ensemble needs members of several kinds).
 DIVERSITY_FRACTION = 0.05
-# The search goes on after the refit is priced when that leaves more than this share of the
-# budget to search in; at most MAX_EXTENSIONS times.
+# The search goes on once the refit is priced when that leaves more than this share of the
+# budget (and more than the cheapest trial) to search in; at most MAX_EXTENSIONS times.
 EXTEND_FRACTION = 0.05
 MAX_EXTENSIONS = 2
+# Held back on the refit's price from then on: ensembles' refits took up to 1.3 times it (sst2's
+# eight members' classifiers 29.5 s, priced at 22.6 s), where the reserve's cap had covered them.
+EXTEND_MARGIN = 1.2
+
+
+@dataclass(frozen=True)
+class Extension:
+    """The search went on once the refit was priced (``Session.extend``)."""
+
+    at: float  # seconds into the search and refit
+    held_back: float  # seconds held back for the refit from then on
 
 
 @dataclass
@@ -60,9 +79,7 @@ class SearchResult:
     validation: PlanSummary
     train_fraction: float
     best_trial: FrozenTrial
-    # each time the search went on after the refit was priced (``Session.extend``): seconds into
-    # the run then, and the refit's price it held back from there
-    extensions: tuple[tuple[float, float], ...] = ()
+    extensions: tuple[Extension, ...] = ()  # each time the search went on once the refit was priced
 
     @property
     def counts(self) -> dict[str, int]:
@@ -106,12 +123,12 @@ def run_search(
     best = best_trial(study, session.metric)
     result = SearchResult(study, s.metric, plan.summary, plan.train_fraction, best)
     for _ in range(MAX_EXTENSIONS):
-        price = None if refit_seconds is None else refit_seconds(result)
-        if price is None or not session.extend(study, price):
+        extension = None if refit_seconds is None else session.extend(study, refit_seconds(result))
+        if extension is None:
             break
-        extended = (*result.extensions, (round(clock.elapsed(), 2), round(price, 2)))
         session.run(study, [*swaps, *callbacks])
-        result = replace(result, best_trial=best_trial(study, session.metric), extensions=extended)
+        best = best_trial(study, session.metric)
+        result = replace(result, best_trial=best, extensions=(*result.extensions, extension))
     return result
 
 
@@ -169,7 +186,7 @@ class Session:
         self.metric = METRICS[s.metric]
         # An in-memory study cannot be shared between processes: its trials run in this one.
         self.n_jobs = resolve_n_jobs(s.n_jobs)
-        self.total = total = math.inf if clock.deadline is None else clock.left()
+        total = math.inf if clock.deadline is None else clock.left()
         self.max_trial = total * s.max_trial_fraction
         self.diversity = total * DIVERSITY_FRACTION
         self.sizer = FeatureSizer(texts, plan.train_fraction, seed=ctx.seed)  # once, before workers fork
@@ -179,43 +196,76 @@ class Session:
             else ENSEMBLE_RESERVE_FRACTION * total,
             slack=0.0 if clock.deadline is None else AFFORD_SLACK * (clock.deadline - clock.started),
         )  # fmt: skip
+        self.next_worker = 0  # the index of the next worker process to start
+        self._objective: tuple[optuna.Study, Objective] | None = None
 
     def reserve(self, study: optuna.Study) -> float:
         return self.held_back(study, self.clock.left())
 
-    def extend(self, study: optuna.Study, refit_seconds: float) -> bool:
-        """Hold back ``refit_seconds`` (what the refit of the current trials is priced at) in place
-        of the ensemble reserve's estimate, and whether that leaves time to search on.
+    def extend(self, study: optuna.Study, refit_seconds: float) -> Extension | None:
+        """Hold back ``refit_seconds`` (what the refit of the current trials is priced at, with
+        ``EXTEND_MARGIN``) in place of the ensemble reserve's estimate, when that leaves time to
+        search on; None when it does not.
 
         The reserve prices the leaders of each kind within a share of the budget; the refit may
         choose fewer or cheaper members, and the difference would go unused.
         """
-        s = self.config.search
+        s, clock = self.config.search, self.clock
         done = len(study.get_trials(deepcopy=False, states=TIMED))
-        if self.held_back.ensemble_cap is None or (s.n_trials is not None and done >= s.n_trials):
-            return False
-        held_back = replace(self.held_back, chosen=refit_seconds)
-        if self.clock.left() - held_back(study, self.clock.left()) <= EXTEND_FRACTION * self.total:
-            return False
+        if clock.deadline is None or self.held_back.ensemble_cap is None:
+            return None
+        if s.n_trials is not None and done >= s.n_trials:
+            return None
+        held_back = replace(self.held_back, chosen=refit_seconds * EXTEND_MARGIN)
+        held = held_back(study, clock.left())
+        budget = clock.deadline - clock.started
+        if clock.left() - held <= max(EXTEND_FRACTION * budget, self.cheapest(study)):
+            return None
         self.held_back = held_back
-        return True
+        return Extension(round(clock.elapsed(), 2), round(held, 2))
+
+    def cheapest(self, study: optuna.Study) -> float:
+        """The cheapest trial's seconds, as far as the study's timings tell."""
+        costs = CostModel(self.plan.train_fraction, len(self.plan.splits), self.trial_workers)
+        costs.sync(
+            (t.number, t.params, known_timings(t)) for t in study.get_trials(deepcopy=False, states=TIMED)
+        )
+        return costs.cheapest() or 0.0
 
     def run(self, study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:
         if self.storage is None:
             self.search(study, callbacks)
             return
+
         # Trials run only in workers, which the supervisor can stop; it runs the callbacks.
         # Workers get until the refit must start; a trial still running then is stopped.
-        supervise(study, self.n_jobs, self.worker, callbacks, lambda: self.clock.left() - self.reserve(study))
+        # A later run's workers take new indices: their samplers do not retrace the first ones'.
+        def until_refit() -> float:
+            return self.clock.left() - self.reserve(study)
+
+        self.next_worker = supervise(
+            study, self.n_jobs, self.worker, callbacks, until_refit, self.next_worker
+        )
+
+    @property
+    def trial_workers(self) -> int:
+        """Trial processes on this machine, timing side by side."""
+        return 1 if self.storage is None else self.n_jobs
 
     def objective(self, study: optuna.Study) -> Objective:
+        """This process's objective on ``study``: one per study, so a search that goes on keeps
+        its feature cache."""
+        if self._objective is not None and self._objective[0] is study:
+            return self._objective[1]
         s = self.config.search
         limits = Limits(self.clock, lambda: self.reserve(study), self.max_trial, self.diversity, s.memory_mb)
-        return Objective(
+        objective = Objective(
             self.texts, self.labels, self.plan, self.metric, self.config.space, self.ctx, limits,
             oof=self.oof, cache=FeatureCache(s.cache_mb * 2**20), sizer=self.sizer,
-            workers=1 if self.storage is None else self.n_jobs,
+            workers=self.trial_workers,
         )  # fmt: skip
+        self._objective = (study, objective)
+        return objective
 
     def search(self, study: optuna.Study, callbacks: Sequence[TrialCallback]) -> None:
         """Run trials in this process until the clock, less the refit's time, or ``n_trials``

@@ -69,17 +69,20 @@ def supervise(
     work: Callable[[int], None],
     callbacks: Sequence[Callable[[optuna.Study, FrozenTrial], None]],
     seconds_left: Callable[[], float],
-) -> None:
-    """Run ``work`` in ``n`` workers until they end or ``seconds_left()`` runs out, then join them.
+    first: int = 0,
+) -> int:
+    """Run ``work`` in ``n`` workers until they end or ``seconds_left()`` runs out, then join them;
+    returns the next unused worker index.
 
-    Indices 0..n-1 first; a worker stopped for an overdue trial, or dead of its own accord (say
-    the kernel's out-of-memory killer), is replaced by a new index, so its successor's sampler
-    does not retrace its steps. Each trial that finishes in this run is passed to ``callbacks``
-    here, once. Workers never outlive this call, even when it is interrupted.
+    Indices ``first``..``first``+n-1 first; a worker stopped for an overdue trial, or dead of its
+    own accord (say the kernel's out-of-memory killer), is replaced by a new index, so its
+    successor's sampler does not retrace its steps (nor does a later call's, from ``first``).
+    Each trial that finishes in this run is passed to ``callbacks`` here, once. Workers never
+    outlive this call, even when it is interrupted.
     """
     seen = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
-    workers = start_workers(n, work, first=0)
-    next_index, restarts = n, 0
+    workers = start_workers(n, work, first=first)
+    next_index, restarts = first + n, 0
     try:
         while True:
             live = [p.sentinel for p in workers if p.is_alive()]
@@ -99,6 +102,7 @@ def supervise(
         join_workers(workers, -JOIN_GRACE, study)
         raise
     _report(study, study.get_trials(deepcopy=False), seen, callbacks)
+    return next_index
 
 
 def _report(
