@@ -211,10 +211,9 @@ class Session:
         choose fewer or cheaper members, and the difference would go unused.
         """
         s, clock = self.config.search, self.clock
-        done = len(study.get_trials(deepcopy=False, states=TIMED))
         if clock.deadline is None or self.held_back.ensemble_cap is None:
             return None
-        if s.n_trials is not None and done >= s.n_trials:
+        if s.n_trials is not None and len(study.get_trials(deepcopy=False, states=TIMED)) >= s.n_trials:
             return None
         held_back = replace(self.held_back, chosen=refit_seconds * EXTEND_MARGIN)
         held = held_back(study, clock.left())
